@@ -1,0 +1,5 @@
+// The public surface of @ferry/admin-api: the node calls buildAdminApi and implements NodeControl.
+export { buildAdminApi, DOCS_PREFIX, type AdminApiOptions } from './app.js';
+export { adminSection, DEFAULT_ADMIN_HOST, DEFAULT_ADMIN_PORT, type AdminConfig } from './config.js';
+export { httpStatusOf, INTERNAL_ERROR_CODE, type ErrorBody } from './errors.js';
+export type { ComponentView, NodeControl, NodeView, StopRequest } from './control.js';

@@ -1,0 +1,4 @@
+export { localStorage } from './local.js';
+export { PARTIAL_SUFFIX } from './jail.js';
+export { DEFAULT_HIGH_WATER_MARK } from './streams.js';
+export type { FileStat, LocalStorageOptions, OpenWriteOptions, ReadHandle, Storage, StorageSpace, UploadHandle } from './types.js';

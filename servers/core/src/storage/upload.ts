@@ -1,0 +1,327 @@
+import { constants } from 'node:fs';
+import { copyFile, lstat, open, realpath, rename, type FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { FerryError } from '../errors.js';
+import { errnoOf, refusal, storageError } from './errno.js';
+import { O_NOFOLLOW, O_NONBLOCK, closeOnFailure, removeIfPresent, writeFully } from './files.js';
+import { partialNameFor, type Jail, type VirtualPath } from './jail.js';
+import { DEFAULT_HIGH_WATER_MARK, FileSequentialWriter, closeStream, isByteCount } from './streams.js';
+import type { FileStat, OpenWriteOptions, UploadHandle } from './types.js';
+
+const { O_WRONLY, O_CREAT, O_EXCL, COPYFILE_EXCL, COPYFILE_FICLONE } = constants;
+
+/** Where an upload lands: the final file (symlinks resolved) and its partial next to it. */
+export interface UploadTarget {
+  readonly virtualPath: string;
+  readonly name: string;
+  readonly finalReal: string;
+  readonly dirReal: string;
+  readonly partialReal: string;
+  /** Size of the published file, if there is one. */
+  readonly finalSize: number | undefined;
+}
+
+/** Where the final file and its partial live; the final is not inspected. */
+export async function locateUpload(jail: Jail, vp: VirtualPath, op: string): Promise<Omit<UploadTarget, 'finalSize'> & { exists: boolean }> {
+  if (vp.isRoot) throw refusal('FERRY_ERR_IS_A_DIRECTORY', op, vp.path, 'is a directory');
+  // Following a final in-home symlink writes to its target, as a plain open would; the partial
+  // then sits next to the target so that commit is a same-directory rename.
+  const resolved = await jail.resolve(vp, op);
+  if (!resolved.parentExists) throw refusal('FERRY_ERR_NOT_FOUND', op, vp.path, 'no such file or directory');
+  const dirReal = path.dirname(resolved.real);
+  return {
+    virtualPath: vp.path,
+    name: vp.name,
+    finalReal: resolved.real,
+    dirReal,
+    partialReal: path.join(dirReal, partialNameFor(path.basename(resolved.real))),
+    exists: resolved.exists,
+  };
+}
+
+export async function uploadTarget(jail: Jail, vp: VirtualPath, op: string): Promise<UploadTarget> {
+  const { exists, ...location } = await locateUpload(jail, vp, op);
+  if (!exists) return { ...location, finalSize: undefined };
+  const stats = await lstat(location.finalReal);
+  if (stats.isDirectory()) throw refusal('FERRY_ERR_IS_A_DIRECTORY', op, vp.path, 'is a directory');
+  if (!stats.isFile()) throw refusal('FERRY_ERR_PERMISSION_DENIED', op, vp.path, 'not a regular file');
+  return { ...location, finalSize: stats.size };
+}
+
+/** Size of a usable partial (a regular file), if any. */
+export async function partialFileSize(partialReal: string): Promise<number | undefined> {
+  try {
+    const stats = await lstat(partialReal);
+    return stats.isFile() ? stats.size : undefined;
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * One partial file, one writer. A client that resumes after a cut often reconnects before the
+ * server has noticed the old connection died, so the newest upload of a partial wins: the older
+ * handle is closed (its writes and commit fail with FERRY_ERR_TRANSFER_ABORTED) before the new one
+ * touches the file. Process-wide, because every session builds its own Storage over the same home.
+ */
+const writers = new Map<string, LocalUploadHandle>();
+
+type Phase = 'opening' | 'open' | 'committed' | 'abandoned' | 'discarded' | 'superseded';
+
+export class LocalUploadHandle implements UploadHandle {
+  readonly path: string;
+  private startOffset = 0;
+  private fh: FileHandle | undefined;
+  private phase: Phase = 'opening';
+  private superseded = false;
+  private opening: Promise<void> = Promise.resolve();
+  private closing: Promise<void> | undefined;
+  private randomBytes = 0;
+  private readonly streams: FileSequentialWriter[] = [];
+
+  private constructor(
+    private readonly jail: Jail,
+    private readonly target: UploadTarget,
+  ) {
+    this.path = target.virtualPath;
+  }
+
+  static async open(jail: Jail, target: UploadTarget, opts: OpenWriteOptions): Promise<LocalUploadHandle> {
+    const handle = new LocalUploadHandle(jail, target);
+    handle.opening = handle.prepare(opts);
+    await handle.opening;
+    return handle;
+  }
+
+  get offset(): number {
+    return this.startOffset;
+  }
+
+  get bytesWritten(): number {
+    return this.streams.reduce((sum, stream) => sum + stream.bytesWritten, this.randomBytes);
+  }
+
+  stream(opts: { highWaterMark?: number } = {}): Writable {
+    const fh = this.assertOpen('stream');
+    const last = this.streams.at(-1);
+    if (last !== undefined && !last.writableFinished && !last.destroyed) {
+      throw new Error(`UploadHandle.stream() on ${this.path} while the previous stream is still open`);
+    }
+    const start = last === undefined ? this.startOffset : last.start + last.bytesWritten;
+    const stream = new FileSequentialWriter(fh, start, opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, (err) =>
+      this.superseded ? this.aborted('another upload of this file took over') : storageError(err, 'write', this.path),
+    );
+    this.streams.push(stream);
+    return stream;
+  }
+
+  async write(buf: Buffer, position: number): Promise<void> {
+    const fh = this.assertOpen('write');
+    if (!isByteCount(position)) throw refusal('FERRY_ERR_BAD_REQUEST', 'write', this.path, 'position must be a non-negative integer');
+    try {
+      await writeFully(fh, [buf], position, (written) => {
+        this.randomBytes += written;
+      });
+    } catch (err) {
+      throw this.superseded ? this.aborted('another upload of this file took over') : storageError(err, 'write', this.path);
+    }
+  }
+
+  async size(): Promise<number> {
+    const fh = this.assertOpen('size');
+    try {
+      return (await fh.stat()).size;
+    } catch (err) {
+      throw storageError(err, 'stat', this.path);
+    }
+  }
+
+  async commit(): Promise<FileStat> {
+    const fh = this.assertOpen('commit');
+    for (const stream of this.streams) {
+      if (stream.errored) throw storageError(stream.errored, 'write', this.path);
+      if (!stream.writableFinished) {
+        if (stream.destroyed) throw this.aborted('the upload stream was cut');
+        throw new Error(`UploadHandle.commit() on ${this.path} before its stream finished`);
+      }
+    }
+    // Still synchronous up to here: a concurrent supersede sees 'committed' and waits for `closing`.
+    this.phase = 'committed';
+    const publishing = this.publish(fh);
+    this.closing = publishing.then(
+      () => undefined,
+      () => undefined,
+    );
+    return publishing;
+  }
+
+  abandon(): Promise<void> {
+    if (this.phase !== 'open') return this.closing ?? Promise.resolve();
+    return this.shutdown('abandoned', this.aborted('upload abandoned'));
+  }
+
+  discard(): Promise<void> {
+    if (this.phase !== 'open') return this.closing ?? Promise.resolve();
+    // Once superseded the partial belongs to the newer upload: closing is all that is left to do.
+    if (this.superseded) return this.shutdown('superseded', this.aborted('another upload of this file took over'));
+    return this.shutdown('discarded', this.aborted('upload discarded'), () => removeIfPresent(this.target.partialReal));
+  }
+
+  private async prepare(opts: OpenWriteOptions): Promise<void> {
+    const key = this.target.partialReal;
+    const previous = writers.get(key);
+    writers.set(key, this);
+    try {
+      await previous?.supersede();
+      const { fh, offset } = await preparePartial(this.target, opts);
+      if (this.superseded) {
+        await fh.close();
+        throw this.aborted('another upload of this file took over');
+      }
+      this.fh = fh;
+      this.startOffset = offset;
+      this.phase = 'open';
+    } catch (err) {
+      this.phase = 'abandoned';
+      this.release();
+      throw storageError(err, 'write', this.path);
+    }
+  }
+
+  /** Called by the next upload of the same partial; resolves once this one can no longer touch it. */
+  private async supersede(): Promise<void> {
+    this.superseded = true;
+    await this.opening.catch(() => undefined);
+    // Errors closing the old handle are its own business; the new upload only needs it gone.
+    if (this.phase === 'open') await this.shutdown('superseded', this.aborted('another upload of this file took over')).catch(() => undefined);
+    else await this.closing?.catch(() => undefined);
+  }
+
+  private async publish(fh: FileHandle): Promise<FileStat> {
+    const { partialReal, finalReal, dirReal } = this.target;
+    try {
+      await Promise.all(this.streams.map((stream) => closeStream(stream)));
+      const written = await fh.stat();
+      await fh.close();
+      // The directory was resolved at open; if it has been moved or swapped since, the partial is
+      // not where the rename would look (or the rename would land somewhere else).
+      const dirNow = await realpath(dirReal);
+      if (!this.jail.contains(dirNow)) throw refusal('FERRY_ERR_PATH_OUTSIDE_HOME', 'commit', this.path, 'leaves the account home');
+      if (dirNow !== dirReal) throw refusal('FERRY_ERR_NOT_FOUND', 'commit', this.path, 'the directory moved during the upload');
+      // Another process may have replaced the partial (this registry is per process).
+      const onDisk = await lstat(partialReal);
+      if (onDisk.ino !== written.ino || onDisk.dev !== written.dev) throw this.aborted('another upload of this file took over');
+      await rename(partialReal, finalReal);
+      return { name: this.target.name, path: this.path, type: 'file', size: written.size, mtime: written.mtime, mode: written.mode };
+    } catch (err) {
+      await fh.close().catch(() => undefined);
+      throw storageError(err, 'commit', this.path);
+    } finally {
+      this.release();
+    }
+  }
+
+  private shutdown(phase: Phase, error: FerryError, after?: () => Promise<void>): Promise<void> {
+    this.phase = phase;
+    this.release();
+    const fh = this.fh;
+    this.closing = (async () => {
+      await Promise.all(this.streams.map((stream) => closeStream(stream, error)));
+      try {
+        await fh?.close();
+        await after?.();
+      } catch (err) {
+        throw storageError(err, phase === 'discarded' ? 'discard' : 'close', this.path);
+      }
+    })();
+    return this.closing;
+  }
+
+  private release(): void {
+    if (writers.get(this.target.partialReal) === this) writers.delete(this.target.partialReal);
+  }
+
+  private assertOpen(op: string): FileHandle {
+    if (this.superseded) throw this.aborted('another upload of this file took over');
+    if (this.phase !== 'open' || this.fh === undefined) throw new Error(`UploadHandle.${op}() on ${this.path} after it was ${this.phase}`);
+    return this.fh;
+  }
+
+  private aborted(reason: string): FerryError {
+    return refusal('FERRY_ERR_TRANSFER_ABORTED', 'upload', this.path, reason);
+  }
+}
+
+/** Opens the partial at the offset the rules of DESIGN §5 give, creating or copying as needed. */
+async function preparePartial(target: UploadTarget, opts: OpenWriteOptions): Promise<{ fh: FileHandle; offset: number }> {
+  const { partialReal, finalSize, virtualPath } = target;
+  const offset = opts.append === true ? ((await partialFileSize(partialReal)) ?? finalSize ?? 0) : (opts.offset ?? 0);
+  if (offset === 0) return { fh: await createPartial(partialReal), offset };
+
+  const existing = await openExistingPartial(partialReal);
+  if (existing !== undefined && existing.size >= offset) {
+    await closeOnFailure(existing.fh, () => existing.fh.truncate(offset));
+    return { fh: existing.fh, offset };
+  }
+  await existing?.fh.close();
+  if (finalSize !== undefined && finalSize >= offset) return { fh: await partialFromFinal(target, offset), offset };
+
+  const partialSize = existing?.size ?? null;
+  throw refusal(
+    'FERRY_ERR_OFFSET_MISMATCH',
+    'write',
+    virtualPath,
+    `offset ${offset} is beyond what is stored (partial: ${partialSize ?? 'none'}, file: ${finalSize ?? 'none'})`,
+    { offset, partialSize, finalSize: finalSize ?? null },
+  );
+}
+
+/** Always a fresh inode: a stale handle elsewhere keeps writing to the old one, never into this upload. */
+async function createPartial(partialReal: string): Promise<FileHandle> {
+  await removeIfPresent(partialReal);
+  return open(partialReal, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o666);
+}
+
+/**
+ * Only a plain regular file with one link is resumed: O_NOFOLLOW refuses a planted symlink,
+ * O_NONBLOCK keeps a planted FIFO from blocking the thread pool, nlink keeps a hard link to some
+ * other file from being truncated.
+ */
+async function openExistingPartial(partialReal: string): Promise<{ fh: FileHandle; size: number } | undefined> {
+  let fh: FileHandle;
+  try {
+    fh = await open(partialReal, O_WRONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch (err) {
+    if (['ENOENT', 'ELOOP', 'EISDIR', 'ENXIO'].includes(errnoOf(err) ?? '')) return undefined;
+    throw err;
+  }
+  const stats = await closeOnFailure(fh, () => fh.stat());
+  if (stats.isFile() && stats.nlink === 1) return { fh, size: stats.size };
+  await fh.close();
+  return undefined;
+}
+
+/**
+ * Appending to a published file works on a copy (a reflink where the filesystem can), so a cut
+ * append leaves the published file exactly as it was.
+ */
+async function partialFromFinal(target: UploadTarget, offset: number): Promise<FileHandle> {
+  await removeIfPresent(target.partialReal);
+  await copyFile(target.finalReal, target.partialReal, COPYFILE_EXCL | COPYFILE_FICLONE);
+  const fh = await open(target.partialReal, O_WRONLY | O_NOFOLLOW);
+  await closeOnFailure(fh, async () => {
+    const { size } = await fh.stat();
+    // The file may have shrunk since it was measured; zero-filling up to offset would corrupt it.
+    if (size < offset) {
+      throw refusal('FERRY_ERR_OFFSET_MISMATCH', 'write', target.virtualPath, `offset ${offset} is beyond the file size ${size}`, {
+        offset,
+        partialSize: null,
+        finalSize: size,
+      });
+    }
+    await fh.truncate(offset);
+  });
+  return fh;
+}

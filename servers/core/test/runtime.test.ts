@@ -1,0 +1,211 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  ComponentRuntime,
+  createLogger,
+  isFerryError,
+  openStore,
+  type Component,
+  type ComponentContext,
+  type Store,
+  type Transfer,
+} from '@ferry/core';
+
+/**
+ * A minimal daemon for the runtime: it has sessions and "transfers" that tick until done or cut,
+ * the way a protocol daemon's would, so the core's drain decisions can be checked in isolation.
+ */
+class TickingDaemon implements Component {
+  readonly id = 'tickd';
+  ctx!: ComponentContext;
+  stops: string[] = [];
+  closedSessions: string[] = [];
+
+  async start(ctx: ComponentContext): Promise<void> {
+    this.ctx = ctx;
+  }
+
+  openSession(): string {
+    const session = this.ctx.sessions.open({
+      protocol: 'tick',
+      remoteAddress: '127.0.0.1',
+      closePolitely: () => {
+        this.closedSessions.push(session.id);
+        this.ctx.sessions.close(session.id);
+      },
+    });
+    return session.id;
+  }
+
+  /** A transfer of `chunks` chunks, one every `everyMs`. Resolves with how it ended. */
+  transfer(sessionId: string, chunks: number, everyMs: number): { transfer: Transfer; done: Promise<string> } {
+    this.ctx.gate.check('upload');
+    const transfer = this.ctx.transfers.begin({
+      protocol: 'tick',
+      account: 'alice',
+      remoteAddress: '127.0.0.1',
+      path: '/f.bin',
+      direction: 'upload',
+      size: chunks,
+      sessionId,
+    });
+    const done = new Promise<string>((resolve) => {
+      let sent = 0;
+      const timer = setInterval(() => {
+        transfer.progress(1);
+        if (++sent === chunks) {
+          clearInterval(timer);
+          transfer.end('completed');
+          resolve('completed');
+        }
+      }, everyMs);
+      transfer.signal.addEventListener('abort', () => {
+        clearInterval(timer);
+        transfer.end('interrupted', String((transfer.signal.reason as Error).message));
+        resolve('interrupted');
+      });
+    });
+    return { transfer, done };
+  }
+
+  async stop(mode: string): Promise<void> {
+    this.stops.push(mode);
+  }
+}
+
+const silent = createLogger({ component: 'tickd', level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) as never });
+
+describe('ComponentRuntime', () => {
+  let dir: string;
+  let store: Store;
+  let daemon: TickingDaemon;
+  let runtime: ComponentRuntime;
+  const states: string[] = [];
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-runtime-'));
+    store = await openStore({ url: `sqlite:${join(dir, 't.db')}`, dataDir: dir });
+    daemon = new TickingDaemon();
+    runtime = new ComponentRuntime({
+      component: daemon,
+      config: { gracefulShutdownTimeout: 30_000 },
+      dataDir: dir,
+      store,
+      log: silent,
+      loggingIntervalMs: 60_000,
+      abortGraceMs: 200,
+    });
+    states.length = 0;
+    runtime.on('state', (s) => states.push(s));
+    await runtime.start();
+  });
+
+  afterEach(async () => {
+    await runtime.stopNow();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('drains the moment the last transfer ends, refusing new work meanwhile, and closes idle sessions', async () => {
+    const busy = daemon.openSession();
+    const idle = daemon.openSession();
+    const { done } = daemon.transfer(busy, 5, 40);
+    const t0 = Date.now();
+    const stopped = runtime.gracefulStop(Date.now() + 10_000);
+    expect(runtime.state).toBe('draining');
+    expect(daemon.closedSessions).toEqual([idle]);
+    expect(() => daemon.ctx.gate.check('list')).toThrowError(/shutting down/);
+    try {
+      daemon.ctx.gate.check('upload');
+    } catch (err) {
+      expect(isFerryError(err, 'FERRY_ERR_DRAINING')).toBe(true);
+      expect((err as { details: { retryAfterSeconds: number } }).details.retryAfterSeconds).toBeGreaterThan(0);
+    }
+    expect(await done).toBe('completed');
+    await stopped;
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(daemon.closedSessions).toEqual([idle, busy]);
+    expect(states).toEqual(['starting', 'running', 'draining', 'drained', 'stopping', 'stopped']);
+    expect(daemon.stops).toEqual(['graceful']);
+    const [record] = await store.history.list({ limit: 1 });
+    expect(record).toMatchObject({ outcome: 'completed', bytes: 5, path: '/f.bin', direction: 'upload' });
+  });
+
+  it('cuts what is left at the deadline and records it interrupted', async () => {
+    const { done } = daemon.transfer(daemon.openSession(), 1000, 20);
+    const t0 = Date.now();
+    await runtime.gracefulStop(Date.now() + 300);
+    expect(await done).toBe('interrupted');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - t0).toBeLessThan(1500);
+    const [record] = await store.history.list({ limit: 1 });
+    expect(record).toMatchObject({ outcome: 'interrupted', reason: 'drain deadline reached' });
+    expect(runtime.transfers.size).toBe(0);
+  });
+
+  it('ends transfers that a daemon fails to end after the abort grace', async () => {
+    const session = daemon.openSession();
+    daemon.ctx.transfers.begin({ protocol: 'tick', account: null, remoteAddress: null, path: '/stuck', direction: 'download', sessionId: session });
+    await runtime.gracefulStop(Date.now() + 100);
+    expect(runtime.state).toBe('stopped');
+    expect(runtime.transfers.size).toBe(0);
+  });
+
+  it('suspend holds drained until resume; resume reopens the gate', async () => {
+    await runtime.suspend();
+    expect(runtime.state).toBe('drained');
+    expect(() => daemon.ctx.gate.check('login')).toThrowError(/suspended/);
+    runtime.resume();
+    expect(runtime.state).toBe('running');
+    expect(() => daemon.ctx.gate.check('login')).not.toThrow();
+    expect(daemon.stops).toEqual([]);
+  });
+
+  it('resume cancels a graceful stop that is still draining', async () => {
+    const { done } = daemon.transfer(daemon.openSession(), 10, 20);
+    void runtime.gracefulStop(Date.now() + 10_000);
+    runtime.resume();
+    expect(runtime.state).toBe('running');
+    expect(await done).toBe('completed');
+    expect(runtime.state).toBe('running');
+  });
+
+  it('a second stop shortens the deadline; an immediate stop escalates', async () => {
+    const { done } = daemon.transfer(daemon.openSession(), 1000, 20);
+    void runtime.gracefulStop(Date.now() + 60_000);
+    const t0 = Date.now();
+    await runtime.gracefulStop(Date.now() + 200);
+    expect(Date.now() - t0).toBeLessThan(1500);
+    expect(await done).toBe('interrupted');
+
+    await runtime.start();
+    const second = daemon.transfer(daemon.openSession(), 1000, 20);
+    void runtime.gracefulStop(Date.now() + 60_000);
+    await runtime.stopNow();
+    expect(await second.done).toBe('interrupted');
+    expect(runtime.state).toBe('stopped');
+    // Stopping a stopped component is a no-op, never an error.
+    await runtime.stopNow();
+    await runtime.gracefulStop();
+  });
+
+  it('a suspension turns into a stop when a stop is requested while drained', async () => {
+    await runtime.suspend();
+    await runtime.gracefulStop();
+    expect(runtime.state).toBe('stopped');
+  });
+
+  it('counts short operations admitted before the drain', async () => {
+    let finish!: () => void;
+    const op = daemon.ctx.gate.run('rename', () => new Promise<void>((r) => (finish = r)));
+    const stopped = runtime.gracefulStop(Date.now() + 10_000);
+    expect(runtime.state).toBe('draining');
+    finish();
+    await op;
+    await stopped;
+    expect(runtime.state).toBe('stopped');
+  });
+});

@@ -1,0 +1,15 @@
+import type { AnySection, ComponentFactory } from '@ferry/core';
+import { createHttpd, httpdSection } from '@ferry/httpd';
+
+/**
+ * The daemons this node can run, by component id. The only place that knows several daemons
+ * (DESIGN §6); a new daemon is one line here.
+ */
+export interface CatalogEntry {
+  section: AnySection;
+  create: ComponentFactory;
+}
+
+export const CATALOG: Readonly<Record<string, CatalogEntry>> = {
+  httpd: { section: httpdSection, create: createHttpd as ComponentFactory },
+};
