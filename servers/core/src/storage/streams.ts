@@ -60,10 +60,11 @@ export class FileRangeReader extends Readable {
     );
   }
 
+  // Waits for the operation in flight so 'close' means the handle is no longer in use. The error is
+  // passed on as is: our own failures are already typed, others (a consumer gone) are not storage's.
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    const done = (): void => callback(error === null ? null : this.describe(error));
-    if (this.inFlight === undefined) done();
-    else void this.inFlight.then(done);
+    if (this.inFlight === undefined) callback(error);
+    else void this.inFlight.then(() => callback(error));
   }
 }
 
@@ -94,10 +95,11 @@ export class FileSequentialWriter extends Writable {
     );
   }
 
+  // Waits for the operation in flight so 'close' means the handle is no longer in use. The error is
+  // passed on as is: our own failures are already typed, others (a consumer gone) are not storage's.
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    const done = (): void => callback(error === null ? null : this.describe(error));
-    if (this.inFlight === undefined) done();
-    else void this.inFlight.then(done);
+    if (this.inFlight === undefined) callback(error);
+    else void this.inFlight.then(() => callback(error));
   }
 
   private track(buffers: Buffer[], callback: (error?: Error | null) => void): void {

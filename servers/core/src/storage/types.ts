@@ -51,7 +51,10 @@ export interface UploadHandle {
   write(buf: Buffer, position: number): Promise<void>;
   /** Current size of the partial file. */
   size(): Promise<number>;
-  /** Closes and atomically renames the partial onto the final name (replacing it). */
+  /**
+   * Closes and atomically renames the partial onto the final name (replacing it). If it fails the
+   * partial stays on disk, resumable, and the handle is settled like after `abandon()`.
+   */
   commit(): Promise<FileStat>;
   /** Closes and keeps the partial (resumable); the final name is untouched. Idempotent. */
   abandon(): Promise<void>;

@@ -140,12 +140,12 @@ export class LocalUploadHandle implements UploadHandle {
 
   async commit(): Promise<FileStat> {
     const fh = this.assertOpen('commit');
-    for (const stream of this.streams) {
-      if (stream.errored) throw storageError(stream.errored, 'write', this.path);
-      if (!stream.writableFinished) {
-        if (stream.destroyed) throw this.aborted('the upload stream was cut');
-        throw new Error(`UploadHandle.commit() on ${this.path} before its stream finished`);
-      }
+    // Only the last stream matters: a later stream starts where an earlier, failed one stopped.
+    const last = this.streams.at(-1);
+    if (last !== undefined && !last.writableFinished) {
+      if (last.errored) throw storageError(last.errored, 'write', this.path);
+      if (last.destroyed) throw this.aborted('the upload stream was cut');
+      throw new Error(`UploadHandle.commit() on ${this.path} before its stream finished`);
     }
     // Still synchronous up to here: a concurrent supersede sees 'committed' and waits for `closing`.
     this.phase = 'committed';
