@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger, Store } from '@ferry/core';
@@ -17,10 +18,8 @@ export interface AdminApiOptions {
   log: Logger;
   /** The node's data directory (absolute). */
   dataDir: string;
-  /** Where a new account's home goes when none is given: `<accountHomeRoot>/<name>`. */
+  /** Where a new account's home goes when none is given: `<accountHomeRoot>/<name>`; relative to dataDir. */
   accountHomeRoot: string;
-  /** Node version shown in the OpenAPI document. */
-  version?: string;
 }
 
 export const DOCS_PREFIX = '/docs';
@@ -56,7 +55,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
       openapi: '3.1.0',
       info: {
         title: 'Ferry admin API',
-        version: options.version ?? '1',
+        version: options.control.node().version,
         description:
           'Control of one Ferry node: components (start, graceful stop, suspend, resume), active transfers, history, lifecycle events and transfer accounts. ' +
           'Every /api/v1 call needs Authorization: Bearer <token> (the node writes one to <dataDir>/admin.token).',
@@ -82,7 +81,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   healthRoutes(app, options.control);
   componentRoutes(app, options.control);
   activityRoutes(app, options.control, options.store);
-  accountRoutes(app, options.store, options.accountHomeRoot);
+  accountRoutes(app, options.store, resolve(options.dataDir, options.accountHomeRoot));
 
   await app.ready();
   return app;

@@ -25,6 +25,8 @@ function tokenOf(request: FastifyRequest): string | undefined {
  * unknown path answers 401 rather than telling a stranger which paths exist.
  */
 export function installAuth(app: FastifyInstance, tokens: AdminTokenStore, isPublicPath: (url: string) => boolean): void {
+  // Declared up front so every request object has the same shape (fastify's advice for speed).
+  app.decorateRequest('admin', undefined);
   app.addHook('onRequest', async (request) => {
     const route = request.routeOptions;
     if (route.config.public === true || (route.url !== undefined && isPublicPath(route.url))) return;

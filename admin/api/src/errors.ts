@@ -32,7 +32,7 @@ export interface ErrorBody {
  * The code of a failure that is not a FerryError (a bug, or a dependency that threw something
  * untyped). It is not in core's ERROR_CODES because nothing raises it on purpose.
  */
-export const INTERNAL_ERROR_CODE = 'FERRY_ERR_INTERNAL';
+export const INTERNAL_ERROR_CODE: ErrorCode = 'FERRY_ERR_INTERNAL';
 
 function fromFerryError(err: FerryError): { status: number; body: ErrorBody } {
   const body: ErrorBody = { code: err.code, message: err.message };

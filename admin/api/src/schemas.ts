@@ -167,10 +167,21 @@ export function addSharedSchemas(app: FastifyInstance): void {
 export const ref = (id: string) => ({ $ref: `${id}#` });
 export const listOf = (id: string) => ({ type: 'array', items: ref(id) });
 
+const ERROR_MEANINGS: Readonly<Record<number, string>> = {
+  400: 'FERRY_ERR_BAD_REQUEST: the request does not match its schema (or FERRY_ERR_CONFIG_INVALID)',
+  401: 'FERRY_ERR_UNAUTHORIZED: no valid admin token',
+  404: 'FERRY_ERR_UNKNOWN_COMPONENT or FERRY_ERR_ACCOUNT_NOT_FOUND',
+  409: 'FERRY_ERR_LIFECYCLE_TRANSITION (not possible in the current state) or FERRY_ERR_ACCOUNT_EXISTS',
+  500: 'The node failed (FERRY_ERR_STORE, FERRY_ERR_IO, FERRY_ERR_INTERNAL…)',
+};
+
 /** The error responses a route may give, for its OpenAPI entry. */
 export function errors(...statuses: number[]): Record<number, unknown> {
-  return Object.fromEntries(statuses.map((status) => [status, ref('ErrorBody')]));
+  return Object.fromEntries(statuses.map((status) => [status, { description: ERROR_MEANINGS[status], ...ref('ErrorBody') }]));
 }
+
+/** A success response with its meaning, for the OpenAPI entry. */
+export const described = (description: string, schema: object) => ({ description, ...schema });
 
 /** Route params and bodies: unknown properties are refused (see the ajv options in app.ts). */
 export const componentIdParams = {

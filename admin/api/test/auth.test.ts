@@ -92,9 +92,9 @@ describe('authentication', () => {
 
   it('serves the probes and the docs without a token, and the probes say nothing else', async () => {
     const health = await call(api, 'GET', '/healthz', { token: null });
-    expect(health).toMatchObject({ status: 200, body: { ready: true } });
+    expect(health).toEqual(expect.objectContaining({ status: 200, body: { alive: true } }));
     const ready = await call(api, 'GET', '/readyz', { token: null });
-    expect(ready).toMatchObject({ status: 200, body: { ready: true } });
+    expect(ready).toEqual(expect.objectContaining({ status: 200, body: { ready: true } }));
     expect((await call(api, 'GET', '/docs', { token: null })).status).toBeLessThan(400);
   });
 

@@ -1,8 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startApi, type RunningApi } from './support/harness.js';
 
+interface Operation {
+  summary?: string;
+  security?: unknown[];
+  responses: Record<string, unknown>;
+  parameters?: { in: string; name: string; required?: boolean }[];
+  requestBody?: { content: Record<string, { schema: { properties: Record<string, unknown> } }> };
+}
+
+interface OpenApiDocument {
+  openapi: string;
+  info: unknown;
+  security: unknown;
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+}
+
 let api: RunningApi;
-let doc: any;
+let doc: OpenApiDocument;
 
 beforeAll(async () => {
   api = await startApi();
@@ -33,28 +49,28 @@ describe('OpenAPI document', () => {
   });
 
   it('describes every operation: responses, parameters, bodies', () => {
-    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+    for (const [path, item] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(item)) {
         expect(METHODS, `${method} ${path}`).toContain(method);
         expect(op.summary, `${method} ${path}`).toEqual(expect.any(String));
         expect(Object.keys(op.responses).length, `${method} ${path}`).toBeGreaterThan(0);
         for (const name of path.match(/\{(\w+)\}/g) ?? []) {
-          const param = op.parameters?.find((p: any) => p.in === 'path' && `{${p.name}}` === name);
+          const param = op.parameters?.find((p) => p.in === 'path' && `{${p.name}}` === name);
           expect(param, `${method} ${path} ${name}`).toMatchObject({ required: true });
         }
         if (path.startsWith('/api/')) expect(op.responses['401'], `${method} ${path}`).toBeDefined();
       }
     }
-    expect(doc.paths['/healthz'].get.security).toEqual([]);
-    expect(doc.paths['/api/v1/components/{id}/stop'].post.requestBody.content['application/json'].schema.properties).toMatchObject({
+    expect(doc.paths['/healthz']?.get?.security).toEqual([]);
+    expect(doc.paths['/api/v1/components/{id}/stop']?.post?.requestBody?.content['application/json']?.schema.properties).toMatchObject({
       graceful: { type: 'boolean', default: true },
       timeout: { type: 'number', minimum: 0 },
     });
-    expect(doc.paths['/api/v1/history'].get.parameters.map((p: any) => p.name).sort()).toEqual(['account', 'component', 'limit', 'outcome', 'since']);
+    expect(doc.paths['/api/v1/history']?.get?.parameters?.map((p) => p.name).sort()).toEqual(['account', 'component', 'limit', 'outcome', 'since']);
   });
 
   it('names the shared schemas and every $ref resolves', () => {
-    const schemas = doc.components.schemas as Record<string, unknown>;
+    const schemas = doc.components.schemas;
     expect(Object.keys(schemas)).toEqual(expect.arrayContaining(['ComponentView', 'TransferSnapshot', 'Account', 'ErrorBody', 'NodeView']));
     for (const ref of refs(doc)) {
       expect(ref).toMatch(/^#\/components\/schemas\//);
@@ -63,7 +79,7 @@ describe('OpenAPI document', () => {
   });
 
   it('has no password in any response schema', () => {
-    const responses = Object.values(doc.paths as Record<string, Record<string, any>>).flatMap((item) => Object.values(item).map((op) => op.responses));
+    const responses = Object.values(doc.paths).flatMap((item) => Object.values(item).map((op) => op.responses));
     expect(JSON.stringify([responses, doc.components.schemas])).not.toMatch(/"password/i);
   });
 

@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   FERRY_ERR_STORE: { retryable: true, summary: 'The store (SQLite or PostgreSQL) failed.' },
   FERRY_ERR_NODE_UNREACHABLE: { retryable: true, summary: 'The CLI cannot reach the node admin API.' },
   FERRY_ERR_START_FAILED: { retryable: true, summary: 'A component did not reach running (it failed or exited while starting).' },
+  FERRY_ERR_INTERNAL: { retryable: true, summary: 'An unexpected failure; the node log has the details, the reply has none.' },
   FERRY_ERR_STOP_FAILED: { retryable: false, summary: 'A component did not stop as asked (it failed, or was killed).' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 

@@ -220,8 +220,10 @@ export class ComponentProcess extends EventEmitter<ProcessEvents> {
     this.#killTimer = undefined;
     const expected = this.#stopRequested;
     const ranForMs = this.#startedAt === null ? 0 : Date.now() - this.#startedAt;
-    if (!expected || code !== 0) this.#lastExit = { code, signal, at: new Date().toISOString() };
-    this.#setState(expected && (code === 0 || signal === 'SIGTERM' || signal === 'SIGKILL') ? 'stopped' : 'failed', `exit code ${code} signal ${signal}`);
+    // A stop that ended by SIGTERM is the ordinary stop it asked for; anything else is worth showing.
+    const clean = code === 0 || (code === null && signal === 'SIGTERM');
+    if (!expected || !clean) this.#lastExit = { code, signal, at: new Date().toISOString() };
+    this.#setState(expected && (clean || signal === 'SIGKILL') ? 'stopped' : 'failed', `exit code ${code} signal ${signal}`);
     this.emit('exit', { code, signal, expected, ranForMs });
   }
 

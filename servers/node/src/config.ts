@@ -15,7 +15,7 @@ export const nodeSection = defineSection(
     restartDelayMax: duration().default(30_000),
     customComponents: z
       .record(
-        z.string().regex(COMPONENT_ID, { message: 'not a component id', params: { allowed: 'lower-case letters, digits and hyphens' } }),
+        z.string().refine((id) => COMPONENT_ID.test(id), { message: 'not a component id', params: { allowed: 'lower-case letters, digits and hyphens' } }),
         z.object({
           module: z.string().min(1),
           gracefulShutdownTimeout: duration().default(30_000),

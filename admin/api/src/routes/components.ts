@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { NodeControl, StopRequest } from '../control.js';
-import { componentIdParams, errors, listOf, ref } from '../schemas.js';
+import { componentIdParams, described, errors, listOf, ref } from '../schemas.js';
 
 interface IdParams {
   id: string;
@@ -24,7 +24,7 @@ const stopBody = {
 const suspendBody = { type: 'object', properties: { timeout: timeoutSeconds }, additionalProperties: false };
 
 /** A command returns as soon as the component has been told: progress is read with GET. */
-const accepted = { 202: ref('ComponentView'), ...errors(400, 401, 404, 409, 500) };
+const accepted = { 202: described('Under way: the component as it is now', ref('ComponentView')), ...errors(400, 401, 404, 409, 500) };
 
 /** A command body is optional: `curl -X POST …/stop` with no body means all defaults. */
 async function emptyBodyIsDefaults(request: FastifyRequest): Promise<void> {

@@ -7,7 +7,8 @@ function refusesNewWork(state: LifecycleState): boolean {
   return isDrainingState(state) || state === 'stopping';
 }
 
-const probeBody = { type: 'object', required: ['ready'], properties: { ready: { type: 'boolean' } } };
+const liveBody = { type: 'object', required: ['alive'], properties: { alive: { type: 'boolean' } } };
+const readyBody = { type: 'object', required: ['ready'], properties: { ready: { type: 'boolean' } } };
 
 /**
  * Probes for load balancers: open (no token), and they say nothing but yes or no. Readiness turns
@@ -21,9 +22,9 @@ export function healthRoutes(app: FastifyInstance, control: NodeControl): void {
       tags: ['probes'],
       summary: 'Liveness: 200 while the node process lives',
       security: [],
-      response: { 200: probeBody },
+      response: { 200: liveBody },
     },
-    handler: async () => ({ ready: true }),
+    handler: async () => ({ alive: true }),
   });
 
   app.get('/readyz', {
@@ -32,7 +33,7 @@ export function healthRoutes(app: FastifyInstance, control: NodeControl): void {
       tags: ['probes'],
       summary: 'Readiness: 503 while the node or any component is draining, drained or stopping',
       security: [],
-      response: { 200: probeBody, 503: probeBody },
+      response: { 200: readyBody, 503: readyBody },
     },
     handler: async (_request, reply) => {
       const ready = control.node().state === 'running' && !(await control.components()).some((c) => refusesNewWork(c.state));

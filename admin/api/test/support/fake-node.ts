@@ -28,6 +28,8 @@ interface FakeComponent {
   transfers: TransferRegistry;
   lastExit: ComponentView['lastExit'];
   note: string | null;
+  /** Set by killAtNextStop: the next stop ends with SIGKILL, as after a kill timeout. */
+  killNote: string | null;
   deadlineTimer: NodeJS.Timeout | undefined;
 }
 
@@ -66,6 +68,7 @@ export class FakeNode implements NodeControl {
         transfers,
         lastExit: null,
         note: null,
+        killNote: null,
         deadlineTimer: undefined,
       };
       transfers.on('idle', () => this.#onIdle(c));
@@ -161,6 +164,11 @@ export class FakeNode implements NodeControl {
     this.#move(c, 'failed');
   }
 
+  /** Test hook: the next stop ends like one where the process ignored SIGTERM and was killed. */
+  killAtNextStop(id: string, note: string): void {
+    this.#get(id).killNote = note;
+  }
+
   #drain(c: FakeComponent, afterDrain: 'stop' | 'hold', deadline: number): void {
     if (c.state === 'running') this.#move(c, 'draining');
     else if (c.state === 'drained' && afterDrain === 'stop') {
@@ -195,6 +203,11 @@ export class FakeNode implements NodeControl {
     c.transfers.abortAll('stopped');
     setTimeout(() => {
       c.transfers.forceEndAll('stopped');
+      if (c.killNote) {
+        c.lastExit = { code: null, signal: 'SIGKILL', at: new Date().toISOString() };
+        c.note = c.killNote;
+        c.killNote = null;
+      }
       c.pid = null;
       c.startedAt = null;
       this.#move(c, 'stopped');

@@ -20,12 +20,22 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
+export interface StartApiOptions {
+  /** Component ids → default graceful timeout (ms). */
+  components?: FakeNodeOptions['components'];
+  /** To test with a FakeNode subclass (e.g. one that fails). */
+  makeNode?: (options: FakeNodeOptions) => FakeNode;
+}
+
+const DEFAULT_COMPONENTS = { httpd: 30_000, ftpd: 86_400_000, tm: 60_000 };
+
 /** A real admin API on a real socket (port 0), over a SQLite store in a temp dir and a FakeNode. */
-export async function startApi(components: FakeNodeOptions['components'] = { httpd: 30_000, ftpd: 86_400_000, tm: 60_000 }): Promise<RunningApi> {
+export async function startApi(options: StartApiOptions = {}): Promise<RunningApi> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ferry-admin-'));
   const store = await openStore({ url: `sqlite:${join(dataDir, 't.db')}`, dataDir });
   const token = await store.adminTokens.create('test');
-  const node = new FakeNode({ components, store });
+  const nodeOptions = { components: options.components ?? DEFAULT_COMPONENTS, store };
+  const node = options.makeNode ? options.makeNode(nodeOptions) : new FakeNode(nodeOptions);
   const lines: string[] = [];
   const log = createLogger({ component: 'node', level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
   const homeRoot = join(dataDir, 'homes');
@@ -50,6 +60,8 @@ export async function startApi(components: FakeNodeOptions['components'] = { htt
 
 export interface Reply {
   status: number;
+  // JSON replies are asserted field by field; typing each one would only restate the schemas.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   body: any;
   headers: Record<string, string | string[] | undefined>;
 }

@@ -6,7 +6,9 @@ import { SECTIONS } from '../sections.js';
 import { startNode } from '../start-node.js';
 
 const argv = process.argv.slice(2);
-if (argv[0] === 'start') {
+// `ferry start [-c FILE]` starts the node; `ferry start <id>` asks a running node to start a component.
+const startsNode = argv[0] === 'start' && argv.slice(1).filter((a, i, all) => !a.startsWith('-') && all[i - 1] !== '-c' && all[i - 1] !== '--config').length === 0;
+if (startsNode) {
   const rest = argv.slice(1);
   const i = rest.findIndex((a) => a === '-c' || a === '--config');
   const configFile = i >= 0 ? rest[i + 1] : (process.env.FERRY_CONFIG ?? (await defaultConfig()));

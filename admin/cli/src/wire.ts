@@ -1,0 +1,54 @@
+import type { LifecycleState, TransferSnapshot } from '@ferry/core';
+
+/**
+ * The shapes of the admin API replies that the CLI reads. The CLI is an HTTP client of the node:
+ * it depends on the documented JSON (admin/api/README.md), not on the server package.
+ */
+export interface ComponentView {
+  id: string;
+  state: LifecycleState;
+  enabled: boolean;
+  pid: number | null;
+  startedAt: string | null;
+  restarts: number;
+  restartAt: string | null;
+  drainDeadline: string | null;
+  afterDrain: 'stop' | 'hold' | null;
+  transfers: TransferSnapshot[];
+  lastExit: { code: number | null; signal: string | null; at: string } | null;
+  note: string | null;
+}
+
+export interface NodeView {
+  state: 'running' | 'draining' | 'stopping';
+  startedAt: string;
+  pid: number;
+  version: string;
+}
+
+export interface TransferRecord {
+  id: string;
+  component: string;
+  protocol: string;
+  account: string | null;
+  path: string;
+  direction: 'upload' | 'download';
+  bytes: number;
+  size: number | null;
+  outcome: 'completed' | 'interrupted' | 'failed';
+  reason: string | null;
+  endedAt: string;
+}
+
+export interface Account {
+  name: string;
+  home: string;
+  enabled: boolean;
+  createdAt: string;
+}
+
+export interface SshKey {
+  fingerprint: string;
+}
+
+export type { TransferSnapshot };

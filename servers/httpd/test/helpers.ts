@@ -1,0 +1,131 @@
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { ComponentRuntime, createLogger, openStore, type LifecycleState, type Store } from '@ferry/core';
+import { createHttpd, httpdSection } from '../src/index.js';
+
+export const USER = 'alice';
+export const PASSWORD = 'correct horse battery';
+export const AUTH = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+
+const sink = new Writable({ write: (_chunk, _enc, done) => done() });
+
+export interface Harness {
+  runtime: ComponentRuntime;
+  store: Store;
+  dir: string;
+  home: string;
+  dataDir: string;
+  base: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** An in-process httpd on 127.0.0.1:<any port>, an SQLite store in a temp dir, one account. */
+export async function startHttpd(section: Record<string, unknown> = {}): Promise<Harness> {
+  const dir = await mkdtemp(join(tmpdir(), 'ferry-httpd-'));
+  const dataDir = join(dir, 'data');
+  const home = join(dir, 'home');
+  const store = await openStore({ url: `sqlite:${join(dir, 'ferry.db')}`, dataDir });
+  await store.accounts.create({ name: USER, password: PASSWORD, home });
+  await mkdir(home, { recursive: true });
+  const config = httpdSection.schema.parse({ port: 0, host: '127.0.0.1', ...section });
+  const level = process.env.FERRY_TEST_LOG ?? 'silent';
+  const log = createLogger({ component: 'httpd', level, ...(level === 'silent' ? { destination: sink as never } : {}) });
+  const runtime = new ComponentRuntime({ component: createHttpd(), config, dataDir, store, log, loggingIntervalMs: 60_000, abortGraceMs: 2000 });
+  await runtime.start();
+  const listening = runtime.listening[0];
+  if (!listening) throw new Error('httpd reported no listener');
+  return {
+    runtime,
+    store,
+    dir,
+    home,
+    dataDir,
+    port: listening.port,
+    base: `http://127.0.0.1:${listening.port}`,
+    async close() {
+      await runtime.stopNow().catch(() => undefined);
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function sha256File(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('end', () => resolve(hash.digest('hex')))
+      .on('error', reject);
+  });
+}
+
+export async function randomFile(dir: string, name: string, size: number): Promise<{ path: string; data: Buffer }> {
+  const data = randomBytes(size);
+  const path = join(dir, name);
+  await writeFile(path, data);
+  return { path, data };
+}
+
+export interface CurlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** The HTTP status from `-w '%{http_code}'` when requested, else NaN. */
+  status: number;
+}
+
+/** Runs the curl binary; with `status: true`, prints the status code last and parses it. */
+export function curl(args: string[], options: { status?: boolean } = {}): Promise<CurlResult> {
+  const full = ['-sS', ...args, ...(options.status ? ['-w', '\n%{http_code}'] : [])];
+  return new Promise((resolve, reject) => {
+    const child = spawn('curl', full, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      let status = Number.NaN;
+      if (options.status) {
+        const at = stdout.lastIndexOf('\n');
+        status = Number(stdout.slice(at + 1));
+        stdout = stdout.slice(0, at);
+      }
+      resolve({ code: code ?? -1, stdout, stderr, status });
+    });
+  });
+}
+
+/** Resolves when the runtime enters `state` (at once if it is there). */
+export function stateReached(runtime: ComponentRuntime, state: LifecycleState): Promise<void> {
+  if (runtime.state === state) return Promise.resolve();
+  return new Promise((resolve) => {
+    const on = (s: LifecycleState): void => {
+      if (s !== state) return;
+      runtime.off('state', on);
+      resolve();
+    };
+    runtime.on('state', on);
+  });
+}
+
+/** Polls until `check` is true (for effects that have no event, e.g. a history row written async). */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

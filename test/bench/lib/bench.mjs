@@ -1,0 +1,93 @@
+// Shared pieces of the side-by-side benchmarks: a Ferry node from the built entry point, a test
+// file, timed curl runs, and the report. Loopback only; every loop is bounded.
+import { spawn, spawnSync } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const ROOT = resolve(import.meta.dirname, '../../..');
+export const WORK = join(ROOT, '.bench');
+
+export async function freshDir(name) {
+  const dir = join(WORK, name);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+/** A file of `bytes` random bytes (random, so no layer can compress it away). */
+export async function makeFile(path, bytes) {
+  const have = await stat(path).then((s) => s.size, () => -1);
+  if (have === bytes) return path;
+  const r = spawnSync('sh', ['-c', `head -c ${bytes} /dev/urandom > '${path}'`]);
+  if (r.status !== 0) throw new Error(`could not create ${path}`);
+  return path;
+}
+
+export function sha256File(path) {
+  return new Promise((done, fail) => {
+    const hash = createHash('sha256');
+    createReadStream(path).on('data', (c) => hash.update(c)).on('end', () => done(hash.digest('hex'))).on('error', fail);
+  });
+}
+
+/** Runs curl once; returns bytes/s as curl measured it. */
+export function curl(args) {
+  const r = spawnSync('curl', ['-sS', '--fail', '-o', '/dev/null', '-w', '%{speed_upload} %{speed_download} %{time_total}', ...args], { encoding: 'utf8', timeout: 600_000 });
+  if (r.status !== 0) throw new Error(`curl ${args.join(' ')} failed: ${r.stderr}`);
+  const [up, down, total] = r.stdout.trim().split(' ').map(Number);
+  return { up, down, seconds: total };
+}
+
+/** Starts a Ferry node with `yaml` in `dir`; resolves with its admin URL, token and a stop(). */
+export async function startFerry(dir, yaml) {
+  const configFile = join(dir, 'ferry.yaml');
+  await writeFile(configFile, yaml);
+  const child = spawn(process.execPath, [join(ROOT, 'servers/node/dist/bin/ferry.js'), 'start', '-c', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const adminUrl = await new Promise((done, fail) => {
+    const timer = setTimeout(() => fail(new Error('ferry did not come up in 60 s')), 60_000);
+    lines.on('line', (text) => {
+      try {
+        const line = JSON.parse(text);
+        if (line.adminUrl) (clearTimeout(timer), done(line.adminUrl));
+        if (line.level === 'error') console.error(text);
+      } catch { /* not a log line */ }
+    });
+    child.on('exit', (code) => fail(new Error(`ferry exited with ${code}`)));
+  });
+  const token = (await readFile(join(dir, 'data', 'admin.token'), 'utf8')).trim();
+  const api = async (method, path, body) => {
+    const res = await fetch(`${adminUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+  const stop = () => new Promise((done) => {
+    child.on('exit', done);
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
+  });
+  return { api, stop, child };
+}
+
+export function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+export const MB = 1e6;
+
+/** Prints and returns the report rows: median MB/s of each side and the ratio Ferry / peer. */
+export function report(title, peerName, rows) {
+  const lines = [`${title}`, `| test | ${peerName} MB/s | Ferry MB/s | ratio |`, '|---|---|---|---|'];
+  for (const row of rows) {
+    const peer = median(row.peer) / MB;
+    const ferry = median(row.ferry) / MB;
+    lines.push(`| ${row.name} | ${peer.toFixed(0)} | ${ferry.toFixed(0)} | ${(ferry / peer).toFixed(2)}× |`);
+  }
+  const text = lines.join('\n');
+  console.log(text);
+  return text;
+}

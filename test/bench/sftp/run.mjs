@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+// OpenSSH sshd (Debian openssh-server, internal-sftp) and Ferry sshd side by side on loopback, with
+// OpenSSH `sftp` as the client for both, per cipher: 1 GiB upload, 1 GiB download, 1000 × 64 KiB in
+// one session, 50 concurrent sessions × 20 MiB. Rounds alternate between the servers.
+// Usage: node test/bench/sftp/run.mjs [rounds]   (after `npx turbo run build`)
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
+import { freshDir, makeFile, report, sha256File, startFerry } from '../lib/bench.mjs';
+
+const ROUNDS = Math.min(Number(process.argv[2] ?? 3), 10);
+const CIPHERS = (process.env.CIPHERS ?? 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com').split(',');
+const ONLY = process.env.ONLY?.split(',');
+const GIB = 1024 ** 3;
+const SMALL = { count: 1000, size: 64 * 1024 };
+const PARALLEL = { sessions: 50, size: 20 * 1024 * 1024 };
+const OPENSSH_PORT = 12022;
+const FERRY_PORT = 12023;
+const SSHD = '/usr/sbin/sshd';
+
+if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: apt-get install openssh-server`);
+const dir = await freshDir('sftp');
+const big = await makeFile(join(dir, '..', 'one-gib.bin'), GIB);
+const expected = await sha256File(big);
+const smallDir = join(dir, 'small');
+await mkdir(smallDir);
+for (let i = 0; i < SMALL.count; i++) await writeFile(join(smallDir, `f${String(i).padStart(4, '0')}.bin`), randomBytes(SMALL.size));
+const mid = await makeFile(join(dir, 'twenty-mib.bin'), PARALLEL.size);
+
+// One client key for both servers.
+const clientKey = join(dir, 'id_ed25519');
+spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKey]);
+const publicKey = (await readFile(`${clientKey}.pub`, 'utf8')).trim();
+
+// OpenSSH sshd with its own config, host key and authorized_keys on a spare loopback port.
+const peerDir = join(dir, 'openssh');
+const peerFiles = join(peerDir, 'files');
+await mkdir(peerFiles, { recursive: true });
+spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(peerDir, 'host_ed25519')]);
+await writeFile(join(peerDir, 'authorized_keys'), `${publicKey}\n`);
+await writeFile(join(peerDir, 'sshd_config'), [
+  `Port ${OPENSSH_PORT}`,
+  'ListenAddress 127.0.0.1',
+  `HostKey ${join(peerDir, 'host_ed25519')}`,
+  `AuthorizedKeysFile ${join(peerDir, 'authorized_keys')}`,
+  `PidFile ${join(peerDir, 'sshd.pid')}`,
+  'UsePAM no',
+  'StrictModes no',
+  'PasswordAuthentication no',
+  'KbdInteractiveAuthentication no',
+  'PermitRootLogin prohibit-password',
+  'MaxStartups 200',
+  'MaxSessions 200',
+  'Subsystem sftp internal-sftp',
+  'LogLevel ERROR',
+  '',
+].join('\n'));
+if (process.getuid?.() === 0) await mkdir('/run/sshd', { recursive: true }); // privilege separation directory
+const peer = spawn(SSHD, ['-D', '-f', join(peerDir, 'sshd_config'), '-E', join(peerDir, 'sshd.log')], { stdio: 'inherit' });
+await waitForPort(OPENSSH_PORT);
+
+const ferryDir = join(dir, 'ferry');
+await mkdir(ferryDir, { recursive: true });
+const ferry = await startFerry(ferryDir, `dataDir: ${ferryDir}/data\nadmin: {port: 0, host: 127.0.0.1}\nsshd: {port: ${FERRY_PORT}, host: 127.0.0.1}\nlog: {level: warn}\n`);
+const ferryHome = join(ferryDir, 'home');
+const created = await ferry.api('POST', '/api/v1/accounts', { name: 'bench', password: 'bench-password-1', home: ferryHome });
+if (created.status !== 201) throw new Error(`account: ${JSON.stringify(created)}`);
+const keyAdded = await ferry.api('POST', '/api/v1/accounts/bench/ssh-keys', { key: publicKey });
+if (keyAdded.status >= 300) throw new Error(`ssh key: ${JSON.stringify(keyAdded)}`);
+await waitForPort(FERRY_PORT);
+
+const servers = {
+  peer: { port: OPENSSH_PORT, user: userInfo().username, root: peerFiles, home: peerFiles },
+  ferry: { port: FERRY_PORT, user: 'bench', root: '/', home: ferryHome },
+};
+
+/** One OpenSSH sftp session running `commands`; resolves with its wall time in seconds. */
+function sftp(server, cipher, commands, cwd = dir) {
+  const args = [
+    '-q', '-b', '-', '-P', String(server.port), '-c', cipher, '-i', clientKey,
+    '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR',
+    `${server.user}@127.0.0.1`,
+  ];
+  const started = process.hrtime.bigint();
+  const child = spawn('sftp', args, { cwd, stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr += c));
+  child.stdin.end([`cd ${server.root}`, ...commands, ''].join('\n'));
+  return new Promise((done, fail) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 600_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return fail(new Error(`sftp to port ${server.port} failed (${code}): ${stderr}`));
+      done(Number(process.hrtime.bigint() - started) / 1e9);
+    });
+  });
+}
+
+const tests = [
+  { name: 'upload 1 GiB', bytes: GIB, run: (s, c) => sftp(s, c, [`put ${big} big.bin`]) },
+  { name: 'download 1 GiB', bytes: GIB, run: (s, c) => sftp(s, c, ['get big.bin /dev/null']) },
+  {
+    name: `${SMALL.count} × 64 KiB, one session`,
+    bytes: SMALL.count * SMALL.size,
+    run: (s, c) => sftp(s, c, ['-mkdir small', 'cd small', ...Array.from({ length: SMALL.count }, (_, i) => `put f${String(i).padStart(4, '0')}.bin`)], smallDir),
+  },
+  {
+    name: `${PARALLEL.sessions} sessions × 20 MiB`,
+    bytes: PARALLEL.sessions * PARALLEL.size,
+    run: async (s, c) => {
+      const started = process.hrtime.bigint();
+      await Promise.all(Array.from({ length: PARALLEL.sessions }, (_, i) => sftp(s, c, [`put ${mid} p${i}.bin`])));
+      return Number(process.hrtime.bigint() - started) / 1e9;
+    },
+  },
+].filter((t) => !ONLY || ONLY.some((only) => t.name.startsWith(only)));
+
+const reports = [];
+try {
+  for (const cipher of CIPHERS) {
+    const rows = tests.map((t) => ({ name: t.name, peer: [], ferry: [] }));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, t] of tests.entries()) {
+        // Alternate which server goes first, so neither always runs on a warmer page cache.
+        const order = round % 2 === 0 ? ['peer', 'ferry'] : ['ferry', 'peer'];
+        for (const side of order) rows[i][side].push(t.bytes / (await t.run(servers[side], cipher)));
+      }
+    }
+    for (const side of ['peer', 'ferry']) {
+      if (tests.some((t) => t.name.startsWith('upload')) && (await sha256File(join(servers[side].home, 'big.bin'))) !== expected) {
+        throw new Error(`${side} stored a different 1 GiB file`);
+      }
+    }
+    const date = new Date().toISOString().slice(0, 10);
+    reports.push(report(`SFTP, ${cipher}, loopback, OpenSSH sftp client, median of ${ROUNDS} rounds (${date})`, 'OpenSSH sshd', rows));
+  }
+} finally {
+  peer.kill('SIGTERM');
+  await ferry.stop();
+}
+await writeFile(join(dir, 'report.md'), `${reports.join('\n\n')}\n`);
+
+async function waitForPort(port) {
+  const { connect } = await import('node:net');
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((done) => {
+      const socket = connect(port, '127.0.0.1', () => (socket.destroy(), done(true)));
+      socket.on('error', () => done(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
