@@ -1,5 +1,6 @@
 // Lint exists here mainly to hold the package boundaries of DESIGN §6.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 const deepImports = {
@@ -14,6 +15,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    languageOptions: { globals: globals.node },
     rules: {
       'no-restricted-imports': ['error', { patterns: [deepImports] }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],

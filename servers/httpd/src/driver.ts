@@ -78,10 +78,11 @@ export class HttpDriver {
       this.#sockets.add(socket);
       socket.once('close', () => this.#sockets.delete(socket));
     });
-    this.#server.on('clientError', (err: Error & { code?: string }, socket: Socket) => {
-      // Malformed requests and TLS handshakes that fail: nothing to answer politely but a 400.
-      if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      else socket.destroy();
+    // `Expect: 100-continue` (curl sends it for large uploads): while draining the body is not asked
+    // for, so the 503 that follows costs the client nothing.
+    this.#server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      if (!this.draining) res.writeContinue();
+      onRequest(req, res);
     });
 
     this.#app = fastify({

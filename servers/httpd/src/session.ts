@@ -10,14 +10,12 @@ import type { Session, SessionTable } from '@ferry/core';
  */
 export class HttpSession {
   readonly #entry: Session;
-  readonly #table: SessionTable;
   readonly #socket: Socket;
   /** Responses in progress on this connection (more than one only with pipelining). */
   readonly #responses = new Set<ServerResponse>();
   #closing = false;
 
   constructor(table: SessionTable, socket: Socket) {
-    this.#table = table;
     this.#socket = socket;
     this.#entry = table.open({
       protocol: 'http',

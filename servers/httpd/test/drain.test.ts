@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AUTH, eventually, PASSWORD, randomFile, sha256, stateReached, startHttpd, USER, type Harness } from './helpers.js';
+import { AUTH, curl, eventually, PASSWORD, randomFile, sha256, stateReached, startHttpd, USER, type Harness } from './helpers.js';
 
 let h: Harness | undefined;
 
@@ -82,6 +82,11 @@ describe('graceful stop', () => {
     await expectRefused(h.base, 'MOVE', '/files/existing.txt', { destination: '/files/moved.txt' });
     await expectRefused(h.base, 'MKCOL', '/files/dir');
     await expectRefused(h.base, 'POST', '/uploads', { 'tus-resumable': '1.0.0', 'upload-length': '1', 'upload-metadata': 'filename eA==' });
+    // curl asks `Expect: 100-continue` for a large body: refused before it sends it.
+    const late = await curl(['-u', `${USER}:${PASSWORD}`, '-T', src.path, '-D', '-', `${h.base}/files/late.bin`], { status: true });
+    expect(late.status).toBe(503);
+    expect(late.stdout.toLowerCase()).toContain('retry-after:');
+    await expect(stat(join(h.home, 'late.bin'))).rejects.toThrow();
     // Without credentials, too: the drain is said before the login is asked for.
     const anonymous = await request(`${h.base}/files/`, { dispatcher: new Agent() });
     await anonymous.body.dump();

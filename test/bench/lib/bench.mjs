@@ -52,7 +52,10 @@ export async function startFerry(dir, yaml) {
     lines.on('line', (text) => {
       try {
         const line = JSON.parse(text);
-        if (line.adminUrl) (clearTimeout(timer), done(line.adminUrl));
+        if (line.adminUrl) {
+          clearTimeout(timer);
+          done(line.adminUrl);
+        }
         if (line.level === 'error') console.error(text);
       } catch { /* not a log line */ }
     });
