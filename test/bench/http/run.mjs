@@ -21,6 +21,7 @@ await mkdir(join(nginxRoot, 'files'), { recursive: true });
 await mkdir(join(dir, 'nginx-tmp'), { recursive: true });
 const nginxConf = join(dir, 'nginx.conf');
 await writeFile(nginxConf, `
+user root;
 worker_processes auto;
 pid ${dir}/nginx.pid;
 error_log ${dir}/nginx-error.log;

@@ -5,7 +5,6 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const WORK = join(ROOT, '.bench');
@@ -46,21 +45,16 @@ export async function startFerry(dir, yaml) {
   const configFile = join(dir, 'ferry.yaml');
   await writeFile(configFile, yaml);
   const child = spawn(process.execPath, [join(ROOT, 'servers/node/dist/bin/ferry.js'), 'start', '-c', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  const adminUrl = await new Promise((done, fail) => {
-    const timer = setTimeout(() => fail(new Error('ferry did not come up in 60 s')), 60_000);
-    lines.on('line', (text) => {
-      try {
-        const line = JSON.parse(text);
-        if (line.adminUrl) {
-          clearTimeout(timer);
-          done(line.adminUrl);
-        }
-        if (line.level === 'error') console.error(text);
-      } catch { /* not a log line */ }
-    });
-    child.on('exit', (code) => fail(new Error(`ferry exited with ${code}`)));
-  });
+  child.stdout.resume();
+  // The node writes its admin URL to <dataDir>/node.json once the API listens (whatever the log level).
+  const nodeFile = join(dir, 'data', 'node.json');
+  let adminUrl;
+  for (let i = 0; i < 600 && !adminUrl; i++) {
+    if (child.exitCode !== null) throw new Error(`ferry exited with ${child.exitCode}`);
+    adminUrl = await readFile(nodeFile, 'utf8').then((text) => JSON.parse(text).adminUrl, () => undefined);
+    if (!adminUrl) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!adminUrl) throw new Error('ferry did not come up in 60 s');
   const token = (await readFile(join(dir, 'data', 'admin.token'), 'utf8')).trim();
   const api = async (method, path, body) => {
     const res = await fetch(`${adminUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });

@@ -60,11 +60,17 @@ await writeFile(join(peerDir, 'sshd_config'), [
 ].join('\n'));
 if (process.getuid?.() === 0) await mkdir('/run/sshd', { recursive: true }); // privilege separation directory
 const peer = spawn(SSHD, ['-D', '-f', join(peerDir, 'sshd_config'), '-E', join(peerDir, 'sshd.log')], { stdio: 'inherit' });
+// Whatever happens below, no server outlives the run.
+let ferry;
+process.on('exit', () => {
+  peer.kill('SIGTERM');
+  ferry?.child.kill('SIGTERM');
+});
 await waitForPort(OPENSSH_PORT);
 
 const ferryDir = join(dir, 'ferry');
 await mkdir(ferryDir, { recursive: true });
-const ferry = await startFerry(ferryDir, `dataDir: ${ferryDir}/data\nadmin: {port: 0, host: 127.0.0.1}\nsshd: {port: ${FERRY_PORT}, host: 127.0.0.1}\nlog: {level: warn}\n`);
+ferry = await startFerry(ferryDir, `dataDir: ${ferryDir}/data\nadmin: {port: 0, host: 127.0.0.1}\nsshd: {port: ${FERRY_PORT}, host: 127.0.0.1}\nlog: {level: info}\n`);
 const ferryHome = join(ferryDir, 'home');
 const created = await ferry.api('POST', '/api/v1/accounts', { name: 'bench', password: 'bench-password-1', home: ferryHome });
 if (created.status !== 201) throw new Error(`account: ${JSON.stringify(created)}`);
