@@ -1,6 +1,5 @@
 import type { AnySection, ComponentFactory } from '@ferry/core';
 import { createHttpd, httpdSection } from '@ferry/httpd';
-import { createSshd, sshdSection } from '@ferry/sshd';
 
 /**
  * The daemons this node can run, by component id. The only place that knows several daemons
@@ -13,5 +12,4 @@ export interface CatalogEntry {
 
 export const CATALOG: Readonly<Record<string, CatalogEntry>> = {
   httpd: { section: httpdSection, create: createHttpd as ComponentFactory },
-  sshd: { section: sshdSection, create: createSshd as ComponentFactory },
 };
