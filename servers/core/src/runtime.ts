@@ -111,16 +111,19 @@ export class ComponentRuntime<C = unknown> extends EventEmitter<RuntimeEvents> {
     try {
       await this.options.component.start(this.#context);
     } catch (err) {
-      this.#set('failed', errorText(err));
+      if (this.#state === 'starting') this.#set('failed', errorText(err));
       throw err;
     }
-    this.#set('running');
+    // A stop that arrived while starting has already moved the state on.
+    if (this.#state === 'starting') this.#set('running');
   }
 
   /** Graceful stop: drain until `deadline` (epoch ms; default now + gracefulShutdownTimeout), then stop. */
   gracefulStop(deadline?: number | null): Promise<void> {
     if (this.#state === 'stopped' || this.#state === 'failed') return Promise.resolve();
     if (this.#stopping) return this.#stopping;
+    // Nothing can be in flight before the component serves: stopping now is graceful enough.
+    if (this.#state === 'starting') return this.stopNow();
     this.#drain(deadline === undefined ? Date.now() + this.options.config.gracefulShutdownTimeout : deadline, 'stop');
     return this.#waitFor(['stopped', 'failed']);
   }

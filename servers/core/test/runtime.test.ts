@@ -209,3 +209,26 @@ describe('ComponentRuntime', () => {
     expect(runtime.state).toBe('stopped');
   });
 });
+
+describe('ComponentRuntime while starting', () => {
+  it('a stop that arrives before the component serves stops it, and start does not revive it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-runtime-'));
+    const store = await openStore({ url: `sqlite:${join(dir, 't.db')}`, dataDir: dir });
+    let release!: () => void;
+    const slow: Component = {
+      id: 'slowd',
+      start: () => new Promise<void>((r) => (release = r)),
+      stop: async () => undefined,
+    };
+    const runtime = new ComponentRuntime({ component: slow, config: { gracefulShutdownTimeout: 1000 }, dataDir: dir, store, log: silent, loggingIntervalMs: 60_000 });
+    const started = runtime.start();
+    expect(runtime.state).toBe('starting');
+    const stopped = runtime.gracefulStop();
+    release();
+    await started;
+    await stopped;
+    expect(runtime.state).toBe('stopped');
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+});
