@@ -1,4 +1,5 @@
 import type { AnySection, ComponentFactory } from '@ferry/core';
+import { as2dSection, createAs2d } from '@ferry/as2d';
 import { createHttpd, httpdSection } from '@ferry/httpd';
 
 /**
@@ -12,4 +13,5 @@ export interface CatalogEntry {
 
 export const CATALOG: Readonly<Record<string, CatalogEntry>> = {
   httpd: { section: httpdSection, create: createHttpd as ComponentFactory },
+  as2d: { section: as2dSection, create: createAs2d as ComponentFactory },
 };

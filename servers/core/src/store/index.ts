@@ -23,3 +23,4 @@ export type {
   StoreOptions,
   TransferRecord,
 } from './types.js';
+export type { As2Direction, As2MessagePatch, As2MessageRecord, As2Store, NewAs2Message, NewPendingMdn, PendingMdn } from './as2.js';

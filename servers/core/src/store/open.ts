@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { FerryError } from '../errors.js';
 import { accountStore } from './accounts.js';
 import { adminTokenStore, adminUserStore } from './admin.js';
+import { as2Store } from './as2.js';
 import { eventStore } from './events.js';
 import { historyStore } from './history.js';
 import { openPostgres } from './postgres.js';
@@ -32,6 +33,7 @@ function storeOver(db: Kysely<Database>, engine: StoreEngine): Store {
     adminUsers: adminUserStore(db),
     history: historyStore(db),
     events: eventStore(db),
+    as2: as2Store(db),
     close: () => (closing ??= db.destroy()),
   };
 }

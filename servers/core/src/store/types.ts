@@ -1,4 +1,5 @@
 /** The store as the rest of Ferry sees it: one interface, whichever engine is underneath. */
+import type { As2Store } from './as2.js';
 
 export type StoreEngine = 'sqlite' | 'postgres';
 
@@ -19,6 +20,8 @@ export interface Store {
   readonly adminUsers: AdminUserStore;
   readonly history: HistoryStore;
   readonly events: EventStore;
+  /** AS2 message state: received Message-IDs, sent messages, pending asynchronous MDNs. */
+  readonly as2: As2Store;
   /** Closes the connection (SQLite) or the pool (PostgreSQL). Calling it again is a no-op. */
   close(): Promise<void>;
 }
