@@ -1,0 +1,192 @@
+#!/usr/bin/env node
+// OpenSSH sshd (Debian openssh-server, internal-sftp) and Ferry sshd side by side on loopback, with
+// OpenSSH `sftp` as the client for both, per cipher: 1 GiB upload, 1 GiB download, 1000 × 64 KiB in
+// one session, 50 concurrent sessions × 20 MiB. Rounds alternate between the servers.
+// Usage: node test/bench/sftp/run.mjs [rounds]   (after `npx turbo run build`)
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { loadavg, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { freshDir, makeFile, median, report, sha256File, startFerry } from '../lib/bench.mjs';
+
+const ROUNDS = Math.min(Number(process.argv[2] ?? 3), 10);
+const CIPHERS = (process.env.CIPHERS ?? 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com').split(',');
+const ONLY = process.env.ONLY?.split(',');
+const GIB = 1024 ** 3;
+const SMALL = { count: 1000, size: 64 * 1024 };
+const PARALLEL = { sessions: 50, size: 20 * 1024 * 1024 };
+const OPENSSH_PORT = 12022;
+const FERRY_PORT = 12023;
+const SSHD = '/usr/sbin/sshd';
+
+if (!existsSync(SSHD)) throw new Error(`${SSHD} is missing: apt-get install openssh-server`);
+const dir = await freshDir('sftp');
+const big = await makeFile(join(dir, '..', 'one-gib.bin'), GIB);
+const expected = await sha256File(big);
+const smallDir = join(dir, 'small');
+await mkdir(smallDir);
+for (let i = 0; i < SMALL.count; i++) await writeFile(join(smallDir, `f${String(i).padStart(4, '0')}.bin`), randomBytes(SMALL.size));
+const mid = await makeFile(join(dir, 'twenty-mib.bin'), PARALLEL.size);
+
+// One client key for both servers.
+const clientKey = join(dir, 'id_ed25519');
+spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKey]);
+const publicKey = (await readFile(`${clientKey}.pub`, 'utf8')).trim();
+
+// OpenSSH sshd with its own config, host key and authorized_keys on a spare loopback port.
+const peerDir = join(dir, 'openssh');
+const peerFiles = join(peerDir, 'files');
+await mkdir(peerFiles, { recursive: true });
+spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(peerDir, 'host_ed25519')]);
+await writeFile(join(peerDir, 'authorized_keys'), `${publicKey}\n`);
+await writeFile(join(peerDir, 'sshd_config'), [
+  `Port ${OPENSSH_PORT}`,
+  'ListenAddress 127.0.0.1',
+  `HostKey ${join(peerDir, 'host_ed25519')}`,
+  `AuthorizedKeysFile ${join(peerDir, 'authorized_keys')}`,
+  `PidFile ${join(peerDir, 'sshd.pid')}`,
+  'UsePAM no',
+  'StrictModes no',
+  'PasswordAuthentication no',
+  'KbdInteractiveAuthentication no',
+  'PermitRootLogin prohibit-password',
+  'MaxStartups 200',
+  'MaxSessions 200',
+  'Subsystem sftp internal-sftp',
+  'LogLevel ERROR',
+  '',
+].join('\n'));
+if (process.getuid?.() === 0) await mkdir('/run/sshd', { recursive: true }); // privilege separation directory
+const peer = spawn(SSHD, ['-D', '-f', join(peerDir, 'sshd_config'), '-E', join(peerDir, 'sshd.log')], { stdio: 'inherit' });
+// Whatever happens below, no server outlives the run.
+let ferry;
+process.on('exit', () => {
+  peer.kill('SIGTERM');
+  ferry?.child.kill('SIGTERM');
+});
+await waitForPort(OPENSSH_PORT);
+
+const ferryDir = join(dir, 'ferry');
+await mkdir(ferryDir, { recursive: true });
+ferry = await startFerry(ferryDir, `dataDir: ${ferryDir}/data\nadmin: {port: 0, host: 127.0.0.1}\nsshd: {port: ${FERRY_PORT}, host: 127.0.0.1}\nlog: {level: info}\n`);
+const ferryHome = join(ferryDir, 'home');
+const created = await ferry.api('POST', '/api/v1/accounts', { name: 'bench', password: 'bench-password-1', home: ferryHome });
+if (created.status !== 201) throw new Error(`account: ${JSON.stringify(created)}`);
+const keyAdded = await ferry.api('POST', '/api/v1/accounts/bench/ssh-keys', { key: publicKey });
+if (keyAdded.status >= 300) throw new Error(`ssh key: ${JSON.stringify(keyAdded)}`);
+await waitForPort(FERRY_PORT);
+
+const ferryPid = (await ferry.api('GET', '/api/v1/components/sshd')).body.pid;
+const servers = {
+  // OpenSSH forks a process per connection; the listener reaps them, so their CPU time shows up in
+  // its children's counters. Ferry's sshd is one process.
+  peer: { port: OPENSSH_PORT, user: userInfo().username, root: peerFiles, home: peerFiles, cpu: () => cpuSeconds(peer.pid, true) },
+  ferry: { port: FERRY_PORT, user: 'bench', root: '/', home: ferryHome, cpu: () => cpuSeconds(ferryPid, false) },
+};
+
+/** CPU seconds (user + system) of a process, or of the children it has reaped. */
+function cpuSeconds(pid, children) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  // Fields after the command: state is [0]; utime, stime are [11], [12]; cutime, cstime [13], [14].
+  const ticks = children ? Number(fields[13]) + Number(fields[14]) : Number(fields[11]) + Number(fields[12]);
+  return ticks / 100;
+}
+
+/** One OpenSSH sftp session running `commands`; resolves with its wall time in seconds. */
+function sftp(server, cipher, commands, cwd = dir) {
+  const args = [
+    '-q', '-b', '-', '-P', String(server.port), '-c', cipher, '-i', clientKey,
+    '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR',
+    `${server.user}@127.0.0.1`,
+  ];
+  const started = process.hrtime.bigint();
+  const child = spawn('sftp', args, { cwd, stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c) => (stderr += c));
+  child.stdin.end([`cd ${server.root}`, ...commands, ''].join('\n'));
+  return new Promise((done, fail) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 600_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) return fail(new Error(`sftp to port ${server.port} failed (${code}): ${stderr}`));
+      done(Number(process.hrtime.bigint() - started) / 1e9);
+    });
+  });
+}
+
+const tests = [
+  { name: 'upload 1 GiB', bytes: GIB, run: (s, c) => sftp(s, c, [`put ${big} big.bin`]) },
+  { name: 'download 1 GiB', bytes: GIB, run: (s, c) => sftp(s, c, ['get big.bin /dev/null']) },
+  {
+    name: `${SMALL.count} × 64 KiB, one session`,
+    bytes: SMALL.count * SMALL.size,
+    run: (s, c) => sftp(s, c, ['-mkdir small', 'cd small', ...Array.from({ length: SMALL.count }, (_, i) => `put f${String(i).padStart(4, '0')}.bin`)], smallDir),
+  },
+  {
+    name: `${PARALLEL.sessions} sessions × 20 MiB`,
+    bytes: PARALLEL.sessions * PARALLEL.size,
+    run: async (s, c) => {
+      const started = process.hrtime.bigint();
+      await Promise.all(Array.from({ length: PARALLEL.sessions }, (_, i) => sftp(s, c, [`put ${mid} p${i}.bin`])));
+      return Number(process.hrtime.bigint() - started) / 1e9;
+    },
+  },
+].filter((t) => !ONLY || ONLY.some((only) => t.name.startsWith(only)));
+
+// The download line must not depend on the upload line having run.
+for (const side of Object.values(servers)) {
+  await mkdir(side.home, { recursive: true });
+  await copyFile(big, join(side.home, 'big.bin'));
+}
+
+const reports = [];
+try {
+  for (const cipher of CIPHERS) {
+    const rows = tests.map((t) => ({ name: t.name, peer: [], ferry: [], peerCpu: [], ferryCpu: [] }));
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [i, t] of tests.entries()) {
+        // Alternate which server goes first, so neither always runs on a warmer page cache.
+        const order = round % 2 === 0 ? ['peer', 'ferry'] : ['ferry', 'peer'];
+        for (const side of order) {
+          const cpuBefore = servers[side].cpu();
+          rows[i][side].push(t.bytes / (await t.run(servers[side], cipher)));
+          // Let the per-connection processes exit and be reaped before reading the counters.
+          await new Promise((r) => setTimeout(r, 300));
+          rows[i][`${side}Cpu`].push(((servers[side].cpu() - cpuBefore) * GIB) / t.bytes);
+        }
+      }
+    }
+    for (const side of ['peer', 'ferry']) {
+      if (tests.some((t) => t.name.startsWith('upload')) && (await sha256File(join(servers[side].home, 'big.bin'))) !== expected) {
+        throw new Error(`${side} stored a different 1 GiB file`);
+      }
+    }
+    const date = new Date().toISOString().slice(0, 10);
+    console.log(`load average at the end of the ${cipher} runs: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    reports.push(report(`SFTP, ${cipher}, loopback, OpenSSH sftp client, median of ${ROUNDS} rounds (${date})`, 'OpenSSH sshd', rows));
+    // Server CPU per GiB moved: what each server costs, whatever else the machine was doing.
+    const cpu = ['server CPU seconds per GiB (user + system, median)', '| test | OpenSSH sshd | Ferry |', '|---|---|---|'];
+    for (const row of rows) cpu.push(`| ${row.name} | ${median(row.peerCpu).toFixed(2)} | ${median(row.ferryCpu).toFixed(2)} |`);
+    console.log(cpu.join('\n'));
+    reports.push(cpu.join('\n'));
+  }
+} finally {
+  peer.kill('SIGTERM');
+  await ferry.stop();
+}
+await writeFile(join(dir, 'report.md'), `${reports.join('\n\n')}\n`);
+
+async function waitForPort(port) {
+  const { connect } = await import('node:net');
+  for (let i = 0; i < 200; i++) {
+    const ok = await new Promise((done) => {
+      const socket = connect(port, '127.0.0.1', () => (socket.destroy(), done(true)));
+      socket.on('error', () => done(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
