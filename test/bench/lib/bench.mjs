@@ -44,7 +44,9 @@ export function curl(args) {
 export async function startFerry(dir, yaml) {
   const configFile = join(dir, 'ferry.yaml');
   await writeFile(configFile, yaml);
-  const child = spawn(process.execPath, [join(ROOT, 'servers/node/dist/bin/ferry.js'), 'start', '-c', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
+  // FERRY_BENCH_NODE_ARGS (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof') reaches every component: fork() inherits execArgv.
+  const nodeArgs = (process.env.FERRY_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'servers/node/dist/bin/ferry.js'), 'start', '-c', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
   child.stdout.resume();
   // The node writes its admin URL to <dataDir>/node.json once the API listens (whatever the log level).
   const nodeFile = join(dir, 'data', 'node.json');
