@@ -1,0 +1,248 @@
+import { connect, createServer, isIPv4, type Server, type Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import { FerryError, type PortRange } from '@ferry/core';
+import { refused } from './error-map.js';
+
+/**
+ * Data connections. Every wait here is an event: the accepted socket settles the promise a data
+ * command awaits (ftp-srv polls its passive connector every 50 ms, which alone caps a client that
+ * sends many small files at about 20 files a second).
+ */
+
+/** A data connection as the transfer code sees it: a plain or TLS socket. */
+export type DataSocket = Socket;
+
+export interface DataChannel {
+  /** Announced to the client: the passive port, or the client's own port in active mode. */
+  readonly port: number;
+  /**
+   * Resolves with the connected data socket, TLS-wrapped (server side) when `tls` is given, once
+   * the handshake is over. Rejects with 425 when the client never comes or the handshake fails.
+   */
+  open(tls: SecureContext | undefined): Promise<DataSocket>;
+  /** Idempotent; destroys a socket that was never handed out. */
+  close(): void;
+}
+
+export interface DataTimeouts {
+  /** For the client to connect (passive) or accept (active), and for the TLS handshake. */
+  connectMs: number;
+  /** A data connection that moves nothing for this long is cut. */
+  idleMs: number;
+}
+
+/** `::ffff:10.0.0.1` and `10.0.0.1` are one peer; v4-mapped addresses are compared as IPv4. */
+export function plainAddress(address: string | undefined): string {
+  if (address === undefined) return '';
+  return address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
+}
+
+function noConnection(message: string): FerryError {
+  return refused('no-data-connection', message);
+}
+
+/** Server-side TLS over an accepted or connected socket; resolves after the handshake. */
+export function secureServerSide(socket: Socket, context: SecureContext, timeoutMs: number): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const tls = new TLSSocket(socket, { isServer: true, secureContext: context });
+    const timer = setTimeout(() => fail(new Error('TLS handshake timed out')), timeoutMs);
+    const done = (): void => {
+      clearTimeout(timer);
+      tls.off('error', fail);
+      tls.off('close', onClose);
+      resolve(tls);
+    };
+    const fail = (err: Error): void => {
+      clearTimeout(timer);
+      tls.destroy();
+      reject(err);
+    };
+    const onClose = (): void => fail(new Error('the connection closed during the TLS handshake'));
+    tls.once('secure', done);
+    // A client with nothing to send (a 0-byte upload) may finish its handshake and close at once;
+    // Node then reports the clean end without 'secure'. The stream is simply empty.
+    tls.once('end', done);
+    tls.once('error', fail);
+    tls.once('close', onClose);
+  });
+}
+
+async function secure(socket: Socket, context: SecureContext, timeoutMs: number): Promise<DataSocket> {
+  try {
+    return await secureServerSide(socket, context, timeoutMs);
+  } catch (err) {
+    throw noConnection(`TLS negotiation failed on the data connection (${(err as Error).message})`);
+  }
+}
+
+/** Every data socket handed out: cut when idle, and never an unhandled 'error' (whoever uses it sees the failure). */
+function armIdle(socket: DataSocket, idleMs: number): DataSocket {
+  socket.on('error', () => undefined);
+  socket.setTimeout(idleMs, () => socket.destroy(new Error(`data connection idle for ${Math.round(idleMs / 1000)} s`)));
+  return socket;
+}
+
+/**
+ * The passive port range. Ports are tried in turn from where the last search stopped, so that a
+ * port just released is the last one to be reused (a late packet of the previous connection
+ * cannot reach the next one). Binding is the check: no probe socket is opened first.
+ */
+export class PassivePorts {
+  #next: number;
+
+  constructor(private readonly range: PortRange) {
+    this.#next = range.from;
+  }
+
+  async listen(host: string): Promise<Server> {
+    const span = this.range.to - this.range.from + 1;
+    for (let attempt = 0; attempt < span; attempt++) {
+      const port = this.#next;
+      this.#next = port >= this.range.to ? this.range.from : port + 1;
+      const server = createServer({ pauseOnConnect: true, noDelay: true });
+      const bound = await new Promise<boolean>((resolve, reject) => {
+        const onError = (err: NodeJS.ErrnoException): void => {
+          if (err.code === 'EADDRINUSE' || err.code === 'EACCES') resolve(false);
+          else reject(err);
+        };
+        server.once('error', onError);
+        server.listen({ port, host, exclusive: true }, () => {
+          server.off('error', onError);
+          resolve(true);
+        });
+      });
+      if (bound) return server;
+    }
+    throw new FerryError('FERRY_ERR_IO', `no free passive port in ${this.range.from}-${this.range.to}`, {
+      details: { from: this.range.from, to: this.range.to },
+    });
+  }
+}
+
+/**
+ * PASV/EPSV: one listening socket that takes one connection from the control connection's own
+ * peer (anyone else is turned away: that would be a stolen transfer), then stops listening.
+ */
+export class PassiveChannel implements DataChannel {
+  readonly port: number;
+  #socket: Socket | undefined;
+  #handedOut = false;
+  #closed = false;
+  #failure: FerryError | undefined;
+  #waiter: { resolve: (socket: Socket) => void; reject: (err: FerryError) => void } | undefined;
+  readonly #timer: NodeJS.Timeout;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly peer: string,
+    private readonly timeouts: DataTimeouts,
+  ) {
+    const address = server.address();
+    this.port = typeof address === 'object' && address !== null ? address.port : 0;
+    server.on('connection', (socket: Socket) => this.#onConnection(socket));
+    server.on('error', () => this.#fail(noConnection('the passive listener failed')));
+    this.#timer = setTimeout(() => this.#fail(noConnection('no data connection was opened in time')), timeouts.connectMs);
+  }
+
+  static async open(ports: PassivePorts, host: string, peer: string, timeouts: DataTimeouts): Promise<PassiveChannel> {
+    return new PassiveChannel(await ports.listen(host), plainAddress(peer), timeouts);
+  }
+
+  async open(tls: SecureContext | undefined): Promise<DataSocket> {
+    if (this.#handedOut) throw noConnection('the data connection was already used; send PASV or EPSV again');
+    this.#handedOut = true;
+    // Still paused (pauseOnConnect): nothing is read before the transfer or TLS takes the socket.
+    const socket = await this.#connected();
+    return armIdle(tls ? await secure(socket, tls, this.timeouts.connectMs) : socket, this.timeouts.idleMs);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.server.close();
+    if (!this.#handedOut) this.#socket?.destroy();
+    this.#waiter?.reject(noConnection('the data connection was closed'));
+    this.#waiter = undefined;
+  }
+
+  #connected(): Promise<Socket> {
+    if (this.#socket) return Promise.resolve(this.#socket);
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#closed) return Promise.reject(noConnection('the data connection was closed'));
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+    });
+  }
+
+  #onConnection(socket: Socket): void {
+    if (this.#socket || this.#closed || plainAddress(socket.remoteAddress) !== this.peer) {
+      socket.destroy();
+      return;
+    }
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.on('error', () => undefined); // reported by whoever reads it; never an uncaught error
+    clearTimeout(this.#timer);
+    // One connection per PASV: the port is free again at once.
+    this.server.close();
+    this.#waiter?.resolve(socket);
+    this.#waiter = undefined;
+  }
+
+  #fail(err: FerryError): void {
+    if (this.#socket || this.#closed) return;
+    this.#failure = err;
+    this.server.close();
+    this.#waiter?.reject(err);
+    this.#waiter = undefined;
+  }
+}
+
+/**
+ * PORT/EPRT: the server connects to the client when the data command comes. Only to the control
+ * connection's own peer and never to a privileged port: the session checks that before it builds
+ * one (RFC 2577, the FTP bounce).
+ */
+export class ActiveChannel implements DataChannel {
+  /** The socket while it connects; once handed out, the transfer owns it. */
+  #connecting: Socket | undefined;
+  #used = false;
+  #closed = false;
+
+  constructor(
+    private readonly host: string,
+    readonly port: number,
+    private readonly localAddress: string,
+    private readonly timeouts: DataTimeouts,
+  ) {}
+
+  async open(tls: SecureContext | undefined): Promise<DataSocket> {
+    if (this.#used || this.#closed) throw noConnection('the data connection was already used; send PORT or EPRT again');
+    this.#used = true;
+    const socket = await new Promise<Socket>((resolve, reject) => {
+      const socket = connect({ host: this.host, port: this.port, localAddress: this.localAddress, noDelay: true });
+      this.#connecting = socket;
+      const timer = setTimeout(() => socket.destroy(new Error('timed out')), this.timeouts.connectMs);
+      const onError = (err: Error): void => {
+        clearTimeout(timer);
+        this.#connecting = undefined;
+        reject(noConnection(`could not connect to ${this.host} port ${this.port} (${err.message})`));
+      };
+      socket.once('error', onError);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        this.#connecting = undefined;
+        socket.off('error', onError);
+        socket.on('error', () => undefined); // reported by whoever reads it
+        resolve(socket);
+      });
+    });
+    return armIdle(tls ? await secure(socket, tls, this.timeouts.connectMs) : socket, this.timeouts.idleMs);
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#connecting?.destroy(new Error('the data connection was closed'));
+  }
+}

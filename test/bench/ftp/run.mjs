@@ -1,0 +1,160 @@
+#!/usr/bin/env node
+// vsftpd (Debian, its own config on a spare loopback port, anonymous uploads into a temp dir) and
+// Ferry ftpd side by side on loopback, alternating rounds: 1 GiB upload and download with curl,
+// 1000 × 64 KiB with `lftp mirror -R` over one control connection. Plain FTP, passive mode. Every
+// upload goes to a new name after `sync`, so each starts from the same page cache state; one
+// unmeasured pass per server comes first.
+// Usage: node test/bench/ftp/run.mjs [rounds]   (after `npx turbo run build`; vsftpd runs as root)
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { join } from 'node:path';
+import { curl, freshDir, makeFile, report, sha256File, startFerry } from '../lib/bench.mjs';
+
+const ROUNDS = Math.min(Number(process.argv[2] ?? 3), 10);
+const GIB = 1024 ** 3;
+const SMALL = { count: 1000, size: 64 * 1024 };
+const VSFTPD = '/usr/sbin/vsftpd';
+const VSFTPD_PORT = 12121;
+const FERRY_PORT = 12122;
+
+if (!existsSync(VSFTPD)) throw new Error(`${VSFTPD} is missing: apt-get install vsftpd`);
+const dir = await freshDir('ftp');
+const big = await makeFile(join(dir, '..', 'one-gib.bin'), GIB);
+const expected = await sha256File(big);
+const smallDir = join(dir, 'small');
+await mkdir(smallDir);
+for (let i = 0; i < SMALL.count; i++) await writeFile(join(smallDir, `f${String(i).padStart(4, '0')}.bin`), randomBytes(SMALL.size));
+
+// vsftpd: anonymous, its root read-only (vsftpd refuses a writable chroot) with a writable `up`.
+const peerDir = join(dir, 'vsftpd');
+const peerRoot = join(peerDir, 'root');
+await mkdir(join(peerRoot, 'up'), { recursive: true });
+await mkdir(join(peerDir, 'empty'));
+await chmod(join(peerRoot, 'up'), 0o777);
+const peerConf = join(peerDir, 'vsftpd.conf');
+await writeFile(peerConf, [
+  'listen=YES',
+  'listen_address=127.0.0.1',
+  `listen_port=${VSFTPD_PORT}`,
+  'background=NO',
+  'anonymous_enable=YES',
+  'no_anon_password=YES',
+  'anon_upload_enable=YES',
+  'anon_mkdir_write_enable=YES',
+  'anon_other_write_enable=YES',
+  'write_enable=YES',
+  `anon_root=${peerRoot}`,
+  'anon_umask=022',
+  'local_enable=NO',
+  'seccomp_sandbox=NO',
+  'pasv_enable=YES',
+  'pasv_min_port=41000',
+  'pasv_max_port=41100',
+  `secure_chroot_dir=${join(peerDir, 'empty')}`,
+  'xferlog_enable=NO',
+  `vsftpd_log_file=${join(peerDir, 'vsftpd.log')}`,
+  '',
+].join('\n'));
+const peer = spawn(VSFTPD, [peerConf], { stdio: 'inherit' });
+await waitForPort(VSFTPD_PORT);
+
+const ferryDir = join(dir, 'ferry');
+await mkdir(ferryDir, { recursive: true });
+const ferry = await startFerry(ferryDir, `dataDir: ${ferryDir}/data\nadmin: {port: 0, host: 127.0.0.1}\nftpd: {port: ${FERRY_PORT}, host: 127.0.0.1, passivePorts: 42000-42100}\nlog: {level: warn}\n`);
+const ferryHome = join(ferryDir, 'home');
+const created = await ferry.api('POST', '/api/v1/accounts', { name: 'bench', password: 'bench-password', home: ferryHome });
+if (created.status !== 201) throw new Error(`account: ${JSON.stringify(created)}`);
+const component = await ferry.api('GET', '/api/v1/components/ftpd');
+if (component.body?.state !== 'running' || component.body.listening?.[0]?.port !== FERRY_PORT) {
+  throw new Error(`Ferry ftpd is not serving on ${FERRY_PORT} (is the port taken?): ${JSON.stringify(component.body)}`);
+}
+
+const servers = {
+  peer: { url: `ftp://127.0.0.1:${VSFTPD_PORT}/up`, user: 'anonymous', password: '', files: join(peerRoot, 'up') },
+  ferry: { url: `ftp://127.0.0.1:${FERRY_PORT}`, user: 'bench', password: 'bench-password', files: ferryHome },
+};
+
+/** `lftp mirror -R` of the small files into a new directory; returns bytes per second. */
+function mirror(server, target) {
+  const script = [
+    'set net:max-retries 1',
+    'set ftp:ssl-allow no',
+    'set cmd:fail-exit yes',
+    `open -u '${server.user},${server.password}' ${server.url}`,
+    `mirror -R ${smallDir} ${target}`,
+    'bye',
+    '',
+  ].join('\n');
+  const started = process.hrtime.bigint();
+  const r = spawnSync('lftp', ['-c', script.replace(/\n/g, '; ').replace(/; $/, '')], { encoding: 'utf8', timeout: 600_000 });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (r.status !== 0) throw new Error(`lftp mirror to ${server.url} failed: ${r.stderr}`);
+  return (SMALL.count * SMALL.size) / seconds;
+}
+
+const rows = [
+  { name: 'upload 1 GiB (curl -T)', peer: [], ferry: [] },
+  { name: 'download 1 GiB (curl -o /dev/null)', peer: [], ferry: [] },
+  { name: `${SMALL.count} × 64 KiB upload (lftp mirror -R, one connection)`, peer: [], ferry: [] },
+];
+try {
+  // One unmeasured pass per server first: Ferry's first transfers also compile and size its heap.
+  for (const side of ['peer', 'ferry']) {
+    const s = servers[side];
+    const auth = ['-u', `${s.user}:${s.password}`];
+    curl([...auth, '-T', big, `${s.url}/big--1.bin`]);
+    curl([...auth, `${s.url}/big--1.bin`]);
+    mirror(s, 'small-warm-up');
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const side of ['peer', 'ferry']) {
+      const s = servers[side];
+      const auth = ['-u', `${s.user}:${s.password}`];
+      // Each upload starts from the same page cache state: the previous copy gone (vsftpd would
+      // truncate it at once, Ferry replace it only at the end), and nothing left to write back.
+      await rm(join(s.files, `big-${round - 1}.bin`), { force: true });
+      settle();
+      rows[0][side].push(curl([...auth, '-T', big, `${s.url}/big-${round}.bin`]).up);
+      rows[1][side].push(curl([...auth, `${s.url}/big-${round}.bin`]).down);
+      settle();
+      rows[2][side].push(mirror(s, `small-${round}`));
+    }
+  }
+  for (const side of ['peer', 'ferry']) {
+    const s = servers[side];
+    if ((await sha256File(join(s.files, `big-${ROUNDS - 1}.bin`))) !== expected) throw new Error(`${side} stored a different 1 GiB file`);
+    const count = (await readdir(join(s.files, `small-${ROUNDS - 1}`))).length;
+    if (count !== SMALL.count) throw new Error(`${side} stored ${count} of ${SMALL.count} small files`);
+  }
+  report(`FTP, loopback, plain, passive; median of ${ROUNDS} rounds (${new Date().toISOString().slice(0, 10)})`, 'vsftpd', rows);
+} finally {
+  peer.kill('SIGTERM');
+  await ferry.stop();
+}
+
+/** Writes back what the previous step left dirty, so that no test pays for another's writes. */
+function settle() {
+  spawnSync('sync');
+}
+
+function waitForPort(port) {
+  const deadline = Date.now() + 20_000;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      const socket = createConnection(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`nothing listens on ${port}`));
+        else setTimeout(attempt, 100);
+      });
+    };
+    attempt();
+  });
+}
