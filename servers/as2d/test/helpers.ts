@@ -6,9 +6,10 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { ComponentRuntime, createLogger, openStore, type LifecycleState, type Store } from '@ferry/core';
+import { ComponentRuntime, createLogger, openStore, type Store } from '@ferry/core';
 import { as2dSection, createAs2d } from '../src/index.js';
 import { makeParty, type TestParty } from './pki.js';
+export { stateReached, eventually } from '../../../test/support/common.js';
 
 const sink = new Writable({ write: (_chunk, _enc, done) => done() });
 
@@ -151,27 +152,6 @@ export async function writeTemp(dir: string, name: string, data: Buffer): Promis
 /** Files in a directory, partial uploads included (they must not be left behind). */
 export async function filesIn(dir: string): Promise<string[]> {
   return (await readdir(dir).catch(() => [] as string[])).sort();
-}
-
-export function stateReached(runtime: ComponentRuntime, state: LifecycleState): Promise<void> {
-  if (runtime.state === state) return Promise.resolve();
-  return new Promise((resolve) => {
-    const on = (s: LifecycleState): void => {
-      if (s !== state) return;
-      runtime.off('state', on);
-      resolve();
-    };
-    runtime.on('state', on);
-  });
-}
-
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 export interface MdnCatcher {

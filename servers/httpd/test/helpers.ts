@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { ComponentRuntime, createLogger, openStore, type LifecycleState, type Store } from '@ferry/core';
+import { ComponentRuntime, createLogger, openStore, type Store } from '@ferry/core';
 import { createHttpd, httpdSection } from '../src/index.js';
+export { sha256, sha256File, randomFile, stateReached, eventually } from '../../../test/support/common.js';
 
 export const USER = 'alice';
 export const PASSWORD = 'correct horse battery';
@@ -56,27 +55,6 @@ export async function startHttpd(section: Record<string, unknown> = {}): Promise
   };
 }
 
-export function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
-export function sha256File(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(file)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('end', () => resolve(hash.digest('hex')))
-      .on('error', reject);
-  });
-}
-
-export async function randomFile(dir: string, name: string, size: number): Promise<{ path: string; data: Buffer }> {
-  const data = randomBytes(size);
-  const path = join(dir, name);
-  await writeFile(path, data);
-  return { path, data };
-}
-
 export interface CurlResult {
   code: number;
   stdout: string;
@@ -105,27 +83,4 @@ export function curl(args: string[], options: { status?: boolean } = {}): Promis
       resolve({ code: code ?? -1, stdout, stderr, status });
     });
   });
-}
-
-/** Resolves when the runtime enters `state` (at once if it is there). */
-export function stateReached(runtime: ComponentRuntime, state: LifecycleState): Promise<void> {
-  if (runtime.state === state) return Promise.resolve();
-  return new Promise((resolve) => {
-    const on = (s: LifecycleState): void => {
-      if (s !== state) return;
-      runtime.off('state', on);
-      resolve();
-    };
-    runtime.on('state', on);
-  });
-}
-
-/** Polls until `check` is true (for effects that have no event, e.g. a history row written async). */
-export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
