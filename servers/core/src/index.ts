@@ -12,6 +12,7 @@ export {
   type TransferOutcome,
 } from './transfers.js';
 export { SessionTable, type Session, type SessionInit } from './sessions.js';
+export { HttpConnectionSession } from './http-session.js';
 export { DrainLog, describeTransfer } from './drain-log.js';
 export { createLogger, formatBytes, formatSeconds, type Logger, type LoggerOptions } from './logging.js';
 export {
