@@ -42,6 +42,24 @@ export default tseslint.config(
     },
   },
   {
+    // The transaction manager sees @ferry/core and as2d's sender library, never a daemon; each
+    // outbound protocol library is imported by its own client file only.
+    files: ['transaction-manager/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [deepImports],
+        paths: [
+          ...otherDaemons.filter((name) => name !== '@ferry/as2d').map((name) => ({ name, message: 'The transaction manager imports only @ferry/core and the AS2 sender of @ferry/as2d.' })),
+          ...['ssh2', 'basic-ftp', 'ftp-srv', 'fastify', 'undici'].map((name) => ({ name, message: 'Only the client file of its protocol in src/outbound/ imports it.' })),
+        ],
+      }],
+    },
+  },
+  {
+    files: ['transaction-manager/src/outbound/sftp.ts', 'transaction-manager/src/outbound/ftp.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [deepImports] }] },
+  },
+  {
     files: ['servers/core/src/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [deepImports, { group: ['@ferry/*'], message: 'core depends on no other Ferry package.' }] }],

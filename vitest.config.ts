@@ -5,7 +5,7 @@ export default defineConfig({
   resolve: { conditions: ['ferry-source'] },
   ssr: { resolve: { conditions: ['ferry-source'] } },
   test: {
-    include: ['servers/*/test/**/*.test.ts', 'admin/*/test/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+    include: ['servers/*/test/**/*.test.ts', 'transaction-manager/test/**/*.test.ts', 'admin/*/test/**/*.test.ts', 'test/e2e/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',

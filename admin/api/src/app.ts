@@ -8,8 +8,11 @@ import type { NodeControl } from './control.js';
 import { installErrorHandling } from './errors.js';
 import { accountRoutes } from './routes/accounts.js';
 import { activityRoutes } from './routes/activity.js';
+import { as2PartnerRoutes } from './routes/as2-partners.js';
 import { componentRoutes } from './routes/components.js';
 import { healthRoutes } from './routes/health.js';
+import { jobRoutes, type JobRules } from './routes/jobs.js';
+import { nodeRoutes } from './routes/node.js';
 import { addSharedSchemas } from './schemas.js';
 
 export interface AdminApiOptions {
@@ -20,6 +23,8 @@ export interface AdminApiOptions {
   dataDir: string;
   /** Where a new account's home goes when none is given: `<accountHomeRoot>/<name>`; relative to dataDir. */
   accountHomeRoot: string;
+  /** The job kinds and payload check of the node's transaction manager. */
+  jobRules: JobRules;
 }
 
 export const DOCS_PREFIX = '/docs';
@@ -68,6 +73,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
         { name: 'transfers' },
         { name: 'events' },
         { name: 'accounts', description: 'Transfer accounts (not admin users)' },
+        { name: 'jobs', description: "The transaction manager's queue" },
         { name: 'probes', description: 'For load balancers; no token' },
       ],
     },
@@ -80,8 +86,11 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
 
   healthRoutes(app, options.control);
   componentRoutes(app, options.control);
+  nodeRoutes(app, options.control, options.store);
   activityRoutes(app, options.control, options.store);
   accountRoutes(app, options.store, resolve(options.dataDir, options.accountHomeRoot));
+  as2PartnerRoutes(app, options.store);
+  jobRoutes(app, options.store, options.jobRules);
 
   await app.ready();
   return app;

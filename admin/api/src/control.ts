@@ -1,4 +1,4 @@
-import type { LifecycleState, ListeningAddress, TransferSnapshot } from '@ferry/core';
+import type { LifecycleState, ListeningAddress, NodePlan, NodePlanMessage, PlanRequester, TransferSnapshot } from '@ferry/core';
 
 /** What the supervisor knows of one component, as the admin API shows it. */
 export interface ComponentView {
@@ -34,6 +34,26 @@ export interface NodeView {
   version: string;
 }
 
+/** A node-level shutdown (DESIGN §3): graceful runs the ordered plan, immediate stops everything now. */
+export interface NodeShutdownRequest {
+  graceful: boolean;
+  /** Drain timeout of every component (ms); default: each component's gracefulShutdownTimeout. */
+  timeoutMs?: number;
+  requestedBy: PlanRequester;
+}
+
+export interface NodeSuspendRequest {
+  /** Drain timeout of every component (ms); default: no deadline, as for one component. */
+  timeoutMs?: number;
+  requestedBy: PlanRequester;
+}
+
+/** A subscription to the plan messages: those of the current (or last) plan so far, then each new one. */
+export interface NodeWatch {
+  replay: NodePlanMessage[];
+  close(): void;
+}
+
 /**
  * The supervisor as the admin API sees it. Commands return once the request is under way (the
  * component has been told); callers follow progress through `component()`.
@@ -49,4 +69,16 @@ export interface NodeControl {
   resume(id: string): Promise<ComponentView>;
   /** Every active transfer on the node. */
   transfers(): Promise<TransferSnapshot[]>;
+  /**
+   * Starts the node plan; a second request while one runs may shorten its timeout or escalate it to
+   * immediate, and returns the running plan.
+   */
+  shutdownNode(request: NodeShutdownRequest): Promise<NodePlan>;
+  /** Suspends the node in the plan's order (intake, protocol, tm); refused while it shuts down. */
+  suspendNode(request: NodeSuspendRequest): Promise<NodePlan>;
+  /** Resumes the node in the reverse order (tm, protocol, intake), then the monitor. */
+  resumeNode(request: { requestedBy: PlanRequester }): Promise<NodePlan>;
+  /** The running node plan, else the last one; null when there was none. */
+  nodePlan(): NodePlan | null;
+  watchNode(listener: (message: NodePlanMessage) => void): NodeWatch;
 }

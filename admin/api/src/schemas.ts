@@ -170,7 +170,7 @@ export const listOf = (id: string) => ({ type: 'array', items: ref(id) });
 const ERROR_MEANINGS: Readonly<Record<number, string>> = {
   400: 'FERRY_ERR_BAD_REQUEST: the request does not match its schema (or FERRY_ERR_CONFIG_INVALID)',
   401: 'FERRY_ERR_UNAUTHORIZED: no valid admin token',
-  404: 'FERRY_ERR_UNKNOWN_COMPONENT or FERRY_ERR_ACCOUNT_NOT_FOUND',
+  404: 'FERRY_ERR_UNKNOWN_COMPONENT, FERRY_ERR_ACCOUNT_NOT_FOUND or FERRY_ERR_NOT_FOUND (e.g. an AS2 partner)',
   409: 'FERRY_ERR_LIFECYCLE_TRANSITION (not possible in the current state) or FERRY_ERR_ACCOUNT_EXISTS',
   500: 'The node failed (FERRY_ERR_STORE, FERRY_ERR_IO, FERRY_ERR_INTERNAL…)',
 };

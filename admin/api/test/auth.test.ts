@@ -19,6 +19,21 @@ const API_ROUTES = [
   'DELETE /api/v1/accounts/{name}',
   'PUT /api/v1/accounts/{name}/password',
   'POST /api/v1/accounts/{name}/ssh-keys',
+  'POST /api/v1/node/shutdown',
+  'POST /api/v1/node/suspend',
+  'POST /api/v1/node/resume',
+  'GET /api/v1/node/plan',
+  'GET /api/v1/node/events',
+  'GET /api/v1/node/shutdown-reports',
+  'GET /api/v1/node/shutdown-reports/{id}',
+  'GET /api/v1/as2/partners',
+  'GET /api/v1/as2/partners/{id}',
+  'PUT /api/v1/as2/partners/{id}',
+  'DELETE /api/v1/as2/partners/{id}',
+  'GET /api/v1/jobs',
+  'POST /api/v1/jobs',
+  'GET /api/v1/jobs/{id}',
+  'POST /api/v1/jobs/{id}/retry',
 ];
 const PROBES = ['GET /healthz', 'GET /readyz'];
 
@@ -42,6 +57,8 @@ function concrete(route: string): { method: string; path: string; body?: unknown
     'POST /api/v1/accounts': { name: 'mallory', password: 'x' },
     'PUT /api/v1/accounts/alice/password': { password: 'y' },
     'POST /api/v1/accounts/alice/ssh-keys': { key: 'ssh-ed25519 AAAA' },
+    'PUT /api/v1/as2/partners/httpd': { certificate: '-----BEGIN CERTIFICATE-----', inbox: '/srv/as2' },
+    'POST /api/v1/jobs': { kind: 'push', payload: { site: 'partner', file: { account: 'alice', path: '/a' } } },
   };
   const body = bodies[`${method} ${path}`] ?? (method === 'POST' ? {} : undefined);
   return { method, path, ...(body === undefined ? {} : { body }) };

@@ -15,12 +15,17 @@ export interface ParsedArgs {
   passwordStdin: boolean;
   home?: string;
   sshKey?: string;
+  /** `as2 partners add`: the partner's certificate file, AS2 URL, inbox, and `KEY=VALUE` settings. */
+  cert?: string;
+  url?: string;
+  inbox?: string;
+  set: string[];
   help: boolean;
   /** The options given, by canonical name, so a command can refuse those that do not apply to it. */
   given: Set<OptionName>;
 }
 
-export type OptionName = 'graceful' | 'timeout' | 'config' | 'json' | 'password-stdin' | 'home' | 'ssh-key' | 'help';
+export type OptionName = 'graceful' | 'timeout' | 'config' | 'json' | 'password-stdin' | 'home' | 'ssh-key' | 'cert' | 'url' | 'inbox' | 'set' | 'help';
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -43,6 +48,10 @@ const OPTIONS: Readonly<Record<string, OptionSpec>> = {
   '--password-stdin': { name: 'password-stdin', value: false },
   '--home': { name: 'home', value: true },
   '--ssh-key': { name: 'ssh-key', value: true },
+  '--cert': { name: 'cert', value: true },
+  '--url': { name: 'url', value: true },
+  '--inbox': { name: 'inbox', value: true },
+  '--set': { name: 'set', value: true },
   '-h': { name: 'help', value: false },
   '--help': { name: 'help', value: false },
 };
@@ -58,7 +67,7 @@ function parseTimeout(text: string): number {
 }
 
 export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const parsed: ParsedArgs = { positionals: [], graceful: false, json: false, passwordStdin: false, help: false, given: new Set() };
+  const parsed: ParsedArgs = { positionals: [], graceful: false, json: false, passwordStdin: false, set: [], help: false, given: new Set() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (arg === '--') {
@@ -80,7 +89,8 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     } else if (eq > 0) {
       throw new UsageError(`${flag} takes no value`);
     }
-    if (parsed.given.has(spec.name) && spec.value) throw new UsageError(`${flag} is given twice`);
+    // --set is the one option that repeats: one setting each.
+    if (parsed.given.has(spec.name) && spec.value && spec.name !== 'set') throw new UsageError(`${flag} is given twice`);
     parsed.given.add(spec.name);
     apply(parsed, spec.name, value ?? '');
   }
@@ -109,6 +119,18 @@ function apply(parsed: ParsedArgs, name: OptionName, value: string): void {
       return;
     case 'ssh-key':
       parsed.sshKey = value;
+      return;
+    case 'cert':
+      parsed.cert = value;
+      return;
+    case 'url':
+      parsed.url = value;
+      return;
+    case 'inbox':
+      parsed.inbox = value;
+      return;
+    case 'set':
+      parsed.set.push(value);
       return;
     case 'help':
       parsed.help = true;

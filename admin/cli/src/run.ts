@@ -2,8 +2,11 @@ import { isFerryError } from '@ferry/core';
 import { parseArgs, UsageError, type OptionName, type ParsedArgs } from './args.js';
 import { AdminClient, NodeRefusal } from './client.js';
 import { addAccount, changePassword, listAccounts, removeAccount } from './commands/accounts.js';
+import { addPartner, listPartners, removePartner, showPartner } from './commands/as2.js';
 import type { CommandContext } from './commands/context.js';
+import { listJobs, retryJob, showJob } from './commands/jobs.js';
 import { resume, start, stop, suspend } from './commands/lifecycle.js';
+import { nodeReport, nodeResume, nodeShutdown, nodeSuspend } from './commands/node.js';
 import { status } from './commands/status.js';
 import { history, transfers } from './commands/transfers.js';
 import { EXIT, println, type CliIo } from './io.js';
@@ -14,6 +17,8 @@ interface CommandSpec {
   words: readonly string[];
   /** Names of the operands, for the usage error when one is missing. */
   operands: readonly string[];
+  /** Operands that may follow the required ones (`node report [ID]`). */
+  optional?: readonly string[];
   /** Options besides -c and --help. */
   options: readonly OptionName[];
   run(ctx: CommandContext, ...operands: string[]): Promise<number>;
@@ -25,12 +30,23 @@ const COMMANDS: readonly CommandSpec[] = [
   { words: ['start'], operands: ['id'], options: [], run: start },
   { words: ['suspend'], operands: ['id'], options: ['timeout'], run: suspend },
   { words: ['resume'], operands: ['id'], options: [], run: resume },
+  { words: ['node', 'shutdown'], operands: [], options: ['graceful', 'timeout'], run: nodeShutdown },
+  { words: ['node', 'suspend'], operands: [], options: ['timeout'], run: nodeSuspend },
+  { words: ['node', 'resume'], operands: [], options: [], run: nodeResume },
+  { words: ['node', 'report'], operands: [], optional: ['id'], options: ['json'], run: nodeReport },
   { words: ['transfers'], operands: [], options: ['json'], run: transfers },
   { words: ['history'], operands: [], options: ['json'], run: history },
+  { words: ['jobs'], operands: [], options: ['json'], run: listJobs },
+  { words: ['jobs', 'show'], operands: ['id'], options: ['json'], run: showJob },
+  { words: ['jobs', 'retry'], operands: ['id'], options: [], run: retryJob },
   { words: ['accounts', 'list'], operands: [], options: ['json'], run: listAccounts },
   { words: ['accounts', 'add'], operands: ['name'], options: ['password-stdin', 'home', 'ssh-key'], run: addAccount },
   { words: ['accounts', 'passwd'], operands: ['name'], options: ['password-stdin'], run: changePassword },
   { words: ['accounts', 'remove'], operands: ['name'], options: [], run: removeAccount },
+  { words: ['as2', 'partners', 'list'], operands: [], options: ['json'], run: listPartners },
+  { words: ['as2', 'partners', 'show'], operands: ['id'], options: ['json'], run: showPartner },
+  { words: ['as2', 'partners', 'add'], operands: ['id'], options: ['cert', 'url', 'inbox', 'set'], run: addPartner },
+  { words: ['as2', 'partners', 'remove'], operands: ['id'], options: [], run: removePartner },
 ];
 
 const ALWAYS_ALLOWED: readonly OptionName[] = ['config', 'help'];
@@ -52,7 +68,7 @@ function resolveCommand(args: ParsedArgs): { spec: CommandSpec; operands: string
   const name = spec.words.join(' ');
   const operands = words.slice(spec.words.length);
   if (operands.length < spec.operands.length) throw new UsageError(`${name} needs <${spec.operands.slice(operands.length).join('> <')}>`);
-  if (operands.length > spec.operands.length) throw new UsageError(`${name}: unexpected "${operands[spec.operands.length]}"`);
+  if (operands.length > spec.operands.length + (spec.optional?.length ?? 0)) throw new UsageError(`${name}: unexpected "${operands[spec.operands.length + (spec.optional?.length ?? 0)]}"`);
 
   for (const option of args.given) {
     if (!ALWAYS_ALLOWED.includes(option) && !spec.options.includes(option)) throw new UsageError(`--${option} does not apply to ${name}`);

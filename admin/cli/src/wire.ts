@@ -1,4 +1,4 @@
-import type { LifecycleState, TransferSnapshot } from '@ferry/core';
+import type { Job, JobStatus, LifecycleState, TransferSnapshot } from '@ferry/core';
 
 /**
  * The shapes of the admin API replies that the CLI reads. The CLI is an HTTP client of the node:
@@ -51,4 +51,28 @@ export interface SshKey {
   fingerprint: string;
 }
 
+/** An AS2 partner in the store (GET /api/v1/as2/partners). */
+export interface As2Partner {
+  id: string;
+  certificate: string;
+  certificateInfo: { subject: string; issuer: string; notBefore: string; notAfter: string; fingerprint: string };
+  url: string | null;
+  inbox: string;
+  requireSignature: boolean;
+  requireEncryption: boolean;
+  accept: { encryption: string[]; signature: string[] };
+  send: { encryption: string; keyTransport: string; signature: string; compression: string; mdn: string; signedMdn: boolean };
+  createdAt: string;
+  updatedAt: string;
+}
+
 export type { TransferSnapshot };
+
+/** `GET /api/v1/jobs/:id`: the store's job, as JSON. */
+export type JobView = Job;
+
+export interface JobList {
+  counts: Record<JobStatus, number>;
+  jobs: JobView[];
+}
+export type { NodePlan, NodePlanComponent, NodePlanMessage, ShutdownReport } from '@ferry/core';

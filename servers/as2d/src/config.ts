@@ -52,8 +52,9 @@ const uniqueIds = {
 
 /**
  * The `as2d` section of ferry.yaml. Our AS2 id, certificate and key; the trading partners; limits.
- * `As2.GracefulShutdownTimeout` is a root alias in core. Partners live here rather than in the
- * store: their certificates are files anyway, and a change is a graceful restart of as2d away.
+ * `As2.GracefulShutdownTimeout` is a root alias in core. Partners may be configured here (read at
+ * start) or kept in the store through the admin API (read per message, no restart); a store partner
+ * with the same id takes precedence (partners.ts).
  */
 export const as2dSection = defineComponentSection(
   'as2d',

@@ -55,6 +55,8 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   FERRY_ERR_START_FAILED: 500,
   FERRY_ERR_INTERNAL: 500,
   FERRY_ERR_STOP_FAILED: 500,
+  // Raised by outbound transfers (transaction manager), never while receiving: a server fault if it ever were.
+  FERRY_ERR_REMOTE: 500,
 };
 
 /** HTTP status of an AS2 failure answered without an MDN. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { FerryError, isFerryError, localStorage, type FileStat, type Storage, type Transfer, type UploadHandle } from '@ferry/core';
 import { tap } from './as2/bytes.js';
@@ -51,7 +52,7 @@ export class Inboxes {
     writing.add(name);
     try {
       const handle = await storage.openWrite(`/${name}`);
-      return new InboxUpload(`/${name}`, handle, () => writing.delete(name));
+      return new InboxUpload(`/${name}`, join(storage.home, name), handle, () => writing.delete(name));
     } catch (err) {
       writing.delete(name);
       throw err;
@@ -82,6 +83,8 @@ export class InboxUpload {
 
   constructor(
     readonly path: string,
+    /** Where the payload lands on the host (inboxes are folders, not account homes): what routing gets. */
+    readonly hostPath: string,
     private readonly handle: UploadHandle,
     private readonly release: () => void,
   ) {}

@@ -1,6 +1,7 @@
 // The public surface of @ferry/as2d: the component, its config section, and the AS2 sender library.
 export { As2d, createAs2d } from './as2d.js';
 export { as2dSection, DEFAULT_MAX_MESSAGE_SIZE, type As2dConfig, type PartnerConfig } from './config.js';
+export { loadTradingSetup, StorePartners, type TradingPartner, type TradingSetup } from './partners.js';
 export { sendMessage, type SendOptions, type SendResult, type SendStatus } from './as2/sender.js';
 export { AS2_VERSION, quoteAs2Id } from './as2/as2-headers.js';
 export { As2Failure, FAILURE_KINDS, type As2FailureKind } from './as2/errors.js';

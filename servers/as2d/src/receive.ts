@@ -13,6 +13,7 @@ import type { MdnOutbox } from './mdn-outbox.js';
 import type { TradingPartner, TradingSetup } from './partners.js';
 import { unquoteAs2Id } from './as2/as2-headers.js';
 import { receipt, type ReceiptContent, type ReceivedEnvelope } from './receipts.js';
+import { isCut, isResendLater, recordRefused } from './refused.js';
 import { declaredLength, RequestBody, tooLarge } from './request-body.js';
 
 /**
@@ -53,11 +54,22 @@ export class MessageReceiver {
     // The gate first, before the body: a partner whose message is refused resends it whole later.
     ctx.gate.check('upload');
     const headers = MimeHeaders.fromHttp(exchange.headers);
-    const envelope = envelopeOf(headers);
     const declared = declaredLength(exchange);
-    if (declared !== null && declared > ctx.config.maxMessageSize) throw tooLarge(ctx.config.maxMessageSize);
-    const partner = trading.partner(envelope.from);
-    if (!partner || envelope.to !== trading.as2Id) return this.#unknownPartner(exchange, envelope);
+    let envelope: ReceivedEnvelope;
+    let partner: TradingPartner | undefined;
+    try {
+      envelope = envelopeOf(headers);
+      if (declared !== null && declared > ctx.config.maxMessageSize) throw tooLarge(ctx.config.maxMessageSize);
+      // Looked up per message (store, then ferry.yaml): a partner changed through the API applies now.
+      partner = envelope.to === trading.as2Id ? await trading.partner(envelope.from) : undefined;
+    } catch (err) {
+      if (!isResendLater(err)) {
+        const claimed = { from: unquoteAs2Id(headers.get('as2-from')) ?? null, messageId: headers.get('message-id') ?? null, declared, bytes: 0 };
+        recordRefused(ctx, exchange, claimed, 'failed', errorText(err));
+      }
+      throw err;
+    }
+    if (!partner) return this.#unknownPartner(exchange, envelope, declared);
     exchange.identify(partner.id);
     const key = `${partner.id}\n${envelope.messageId}`;
     if (this.#receiving.has(key)) {
@@ -96,6 +108,7 @@ export class MessageReceiver {
         account: partner.id,
         remoteAddress: exchange.remoteAddress,
         path: upload.path,
+        storedAs: { account: null, path: upload.hostPath },
         direction: 'upload',
         size: declared,
         sessionId: exchange.sessionId,
@@ -192,15 +205,20 @@ export class MessageReceiver {
   /** Not processed: a negative MDN (or, without an MDN request, an HTTP error status). */
   async #refuse(exchange: Exchange, body: RequestBody, envelope: ReceivedEnvelope, partner: TradingPartner, transfer: Transfer | undefined, err: unknown): Promise<Reply> {
     const { ctx } = this.#services;
-    if (transfer?.signal.aborted || isFerryError(err, 'FERRY_ERR_TRANSFER_ABORTED') || isAbort(err)) {
+    // Before its payload had a name the message is no transfer yet: its refusal is recorded on its own.
+    const end = (outcome: 'failed' | 'interrupted', reason: string): void => {
+      if (transfer) transfer.end(outcome, reason);
+      else recordRefused(ctx, exchange, { from: partner.id, messageId: envelope.messageId, declared: declaredLength(exchange), bytes: body.bytes }, outcome, reason);
+    };
+    if (transfer?.signal.aborted || isCut(err)) {
       // Cut (deadline, immediate stop, partner gone): no MDN, the partner resends.
       const reason = transfer?.signal.aborted ? String((transfer.signal.reason as Error | undefined)?.message ?? 'aborted') : errorText(err);
-      transfer?.end('interrupted', reason);
+      end('interrupted', reason);
       ctx.log.warn({ event: 'as2.interrupted', partner: partner.id, messageId: envelope.messageId, reason }, `AS2 message ${envelope.messageId} from ${partner.id} cut: ${reason}`);
       throw new FerryError('FERRY_ERR_TRANSFER_ABORTED', `message ${envelope.messageId} cut: ${reason}`, { cause: err });
     }
     if (isFerryError(err, 'FERRY_ERR_TOO_LARGE') || isFerryError(err, 'FERRY_ERR_DRAINING')) {
-      transfer?.end('failed', err.message);
+      if (transfer || !isResendLater(err)) end('failed', err.message);
       throw err;
     }
     let failure: As2Failure;
@@ -216,6 +234,7 @@ export class MessageReceiver {
     const text = `The AS2 message ${envelope.messageId} to ${envelope.to} could not be processed: ${failure.message}.`;
     // The partner is still sending: read on (bounded) so that it reads our answer.
     await body.drain().catch(() => undefined);
+    if (!transfer) end('failed', `${failure.kind}: ${failure.message}`);
     return this.#answer(exchange, envelope, partner, { disposition: negative(failure.kind), text, failure: failure.kind }, transfer, 'failed', `${failure.kind}: ${failure.message}`);
   }
 
@@ -233,11 +252,13 @@ export class MessageReceiver {
     return this.#answer(exchange, envelope, partner, content, undefined, 'completed', null);
   }
 
-  async #unknownPartner(exchange: Exchange, envelope: ReceivedEnvelope): Promise<Reply> {
+  async #unknownPartner(exchange: Exchange, envelope: ReceivedEnvelope, declared: number | null): Promise<Reply> {
     const { ctx, trading } = this.#services;
     const reason = envelope.to !== trading.as2Id ? `AS2-To "${envelope.to}" is not us (${trading.as2Id})` : `AS2-From "${envelope.from}" is not a configured trading partner`;
     ctx.log.warn({ event: 'as2.unknown-partner', from: envelope.from, to: envelope.to, messageId: envelope.messageId, remoteAddress: exchange.remoteAddress }, `AS2 message refused: ${reason}`);
-    await new RequestBody(exchange.body, ctx.config.maxMessageSize).drain().catch(() => undefined);
+    const body = new RequestBody(exchange.body, ctx.config.maxMessageSize);
+    await body.drain().catch(() => undefined);
+    recordRefused(ctx, exchange, { from: envelope.from, messageId: envelope.messageId, declared, bytes: body.bytes }, 'failed', `authentication-failed: ${reason}`);
     // A synchronous negative MDN only: an asynchronous one would post to a URL nobody vouched for.
     if (!envelope.mdn || envelope.mdn.asyncUrl) throw new FerryError('FERRY_ERR_AUTH_FAILED', `${reason}; message not accepted`);
     const content = { disposition: negative('authentication-failed'), text: `The AS2 message ${envelope.messageId} was not accepted: ${reason}.` };
@@ -312,10 +333,6 @@ function describe(trace: UnpackTrace): string {
 
 function traceFields(trace: UnpackTrace): Record<string, unknown> {
   return { signature: trace.signature?.digest ?? null, encryption: trace.encryption?.encryption ?? null, keyTransport: trace.encryption?.keyTransport ?? null, compressed: trace.compressed };
-}
-
-function isAbort(err: unknown): boolean {
-  return (err as { name?: unknown } | null)?.name === 'AbortError';
 }
 
 function errorText(err: unknown): string {

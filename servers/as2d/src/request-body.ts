@@ -31,6 +31,11 @@ export class RequestBody {
     this.#chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   }
 
+  /** Bytes read so far (what a refused message is recorded with). */
+  get bytes(): number {
+    return this.#total;
+  }
+
   async *chunks(): AsyncGenerator<Buffer> {
     for (;;) {
       let next: IteratorResult<Buffer>;

@@ -1,15 +1,23 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { openStore, type Store } from '@ferry/core';
+import { AS2_DIGESTS, AS2_ENCRYPTIONS, AS2_SEND_DEFAULTS, openStore, type Store } from '@ferry/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makePki, type Pki } from './helpers.js';
 
 /**
- * store.as2 (core migration 0002_as2) on SQLite and on PostgreSQL (a throw-away database). Without
+ * store.as2 (core migration 0002_as2) and store.as2Partners (0004_as2_partners) on SQLite and on PostgreSQL (a throw-away database). Without
  * a reachable PostgreSQL that half is skipped, except under CI=true.
  */
+
+let pki: Pki;
+
+beforeAll(async () => {
+  pki = await makePki();
+});
+afterAll(() => rm(pki.dir, { recursive: true, force: true }));
 
 const PG_ADMIN_URL = process.env.FERRY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -113,6 +121,50 @@ function suite(engine: 'sqlite' | 'postgres', open: () => Promise<{ store: () =>
       } finally {
         await other.close();
       }
+    });
+
+    it('keeps AS2 partners: defaults, replace keeping createdAt, list by id, remove', async () => {
+      const pem = await readFile(pki.alice.certFile, 'utf8');
+      const { partner, created } = await store.as2Partners.put({ id: 'ACME', certificate: pem, inbox: '/srv/acme' });
+      expect(created).toBe(true);
+      expect(partner).toMatchObject({
+        id: 'ACME',
+        url: null,
+        requireSignature: true,
+        requireEncryption: true,
+        accept: { encryption: [...AS2_ENCRYPTIONS], signature: [...AS2_DIGESTS] },
+        send: AS2_SEND_DEFAULTS,
+      });
+      expect(partner.certificate).toBe(new X509Certificate(pem).toString());
+      const again = await store.as2Partners.put({ id: 'ACME', certificate: pem, inbox: '/srv/acme2', url: 'https://acme.example/as2', send: { mdn: 'none' }, accept: { signature: ['sha-512', 'sha-512'] } });
+      expect(again).toMatchObject({ created: false, partner: { inbox: '/srv/acme2', url: 'https://acme.example/as2', send: { mdn: 'none', signedMdn: true }, accept: { signature: ['sha-512'] }, createdAt: partner.createdAt } });
+      await store.as2Partners.put({ id: 'ABC Corp', certificate: pem, inbox: '/srv/abc' });
+      expect((await store.as2Partners.list()).map((p) => p.id)).toEqual(['ABC Corp', 'ACME']);
+      await store.as2Partners.remove('ABC Corp');
+      expect(await store.as2Partners.get('ABC Corp')).toBeUndefined();
+      await expect(store.as2Partners.remove('ABC Corp')).rejects.toMatchObject({ code: 'FERRY_ERR_NOT_FOUND', details: { partner: 'ABC Corp' } });
+      await store.as2Partners.remove('ACME');
+    });
+
+    it('refuses a partner that is not allowed with FERRY_ERR_BAD_REQUEST naming the field', async () => {
+      const pem = await readFile(pki.alice.certFile, 'utf8');
+      const good = { id: 'ACME', certificate: pem, inbox: '/srv/acme' };
+      const cases: [Record<string, unknown>, string][] = [
+        [{ id: 'tab\tid' }, 'id'],
+        [{ id: 'x'.repeat(129) }, 'id'],
+        [{ certificate: 'nope' }, 'certificate'],
+        [{ certificate: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----' }, 'certificate'],
+        [{ inbox: 'relative' }, 'inbox'],
+        [{ url: 'mailto:x@acme' }, 'url'],
+        [{ requireSignature: 'yes' }, 'requireSignature'],
+        [{ accept: { encryption: [] } }, 'accept.encryption'],
+        [{ accept: { signature: ['md5'] } }, 'accept.signature[0]'],
+        [{ send: { keyTransport: 'rsa-oaep-md5' } }, 'send.keyTransport'],
+      ];
+      for (const [change, field] of cases) {
+        await expect(store.as2Partners.put({ ...good, ...change } as never), field).rejects.toMatchObject({ code: 'FERRY_ERR_BAD_REQUEST', details: { field } });
+      }
+      expect(await store.as2Partners.list()).toEqual([]);
     });
   });
 }

@@ -5,6 +5,7 @@ import type { TransferRegistry } from './transfers.js';
 import type { ListeningAddress, StopMode } from './ipc.js';
 import type { Store } from './store/index.js';
 import type { LoginService } from './login.js';
+import type { RunningJobRegistry } from './running-jobs.js';
 
 /** What the core hands a component: everything it needs, nothing global. */
 export interface ComponentContext<C = unknown> {
@@ -16,6 +17,8 @@ export interface ComponentContext<C = unknown> {
   readonly dataDir: string;
   readonly gate: AdmissionGate;
   readonly transfers: TransferRegistry;
+  /** Jobs running in this component (the transaction manager); they hold a drain like transfers. */
+  readonly jobs: RunningJobRegistry;
   readonly sessions: SessionTable;
   readonly store: Store;
   readonly login: LoginService;

@@ -1,5 +1,6 @@
 import type { Logger } from './logging.js';
 import { formatBytes, formatSeconds } from './logging.js';
+import type { RunningJobRegistry } from './running-jobs.js';
 import type { TransferRegistry, TransferSnapshot } from './transfers.js';
 
 export function describeTransfer(t: TransferSnapshot): string {
@@ -21,6 +22,7 @@ export class DrainLog {
     private readonly log: Logger,
     private readonly transfers: TransferRegistry,
     private readonly intervalMs: number,
+    private readonly jobs?: RunningJobRegistry,
   ) {}
 
   start(): void {
@@ -40,6 +42,9 @@ export class DrainLog {
     this.log.info({ event: 'drain.progress', activeTransfers: active.length }, `draining: ${active.length} active transfer(s)`);
     for (const t of active) {
       this.log.info({ event: 'drain.transfer', transfer: t }, `active transfer ${describeTransfer(t)}`);
+    }
+    for (const job of this.jobs?.list() ?? []) {
+      this.log.info({ event: 'drain.job', job }, `running job ${job.jobId} ${job.kind} since ${job.startedAt}: ${job.label}`);
     }
   }
 }

@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   FERRY_ERR_START_FAILED: { retryable: true, summary: 'A component did not reach running (it failed or exited while starting).' },
   FERRY_ERR_INTERNAL: { retryable: true, summary: 'An unexpected failure; the node log has the details, the reply has none.' },
   FERRY_ERR_STOP_FAILED: { retryable: false, summary: 'A component did not stop as asked (it failed, or was killed).' },
+  FERRY_ERR_REMOTE: { retryable: true, summary: 'A partner site of an outbound transfer failed or could not be reached (connection, TLS, protocol error, refused operation, negative MDN).' },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -8,10 +8,19 @@ export {
   type TransferInit,
   type TransferSnapshot,
   type TransferEnd,
+  type StoredFile,
   type TransferDirection,
   type TransferOutcome,
 } from './transfers.js';
 export { SessionTable, type Session, type SessionInit } from './sessions.js';
+export {
+  RunningJob,
+  RunningJobRegistry,
+  type RunningJobEnd,
+  type RunningJobInit,
+  type RunningJobOutcome,
+  type RunningJobSnapshot,
+} from './running-jobs.js';
 export { HttpConnectionSession } from './http-session.js';
 export { DrainLog, describeTransfer } from './drain-log.js';
 export { createLogger, formatBytes, formatSeconds, type Logger, type LoggerOptions } from './logging.js';

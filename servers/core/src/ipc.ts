@@ -1,5 +1,6 @@
 import type { LifecycleState } from './lifecycle.js';
 import { isLifecycleState } from './lifecycle.js';
+import type { RunningJobSnapshot } from './running-jobs.js';
 import type { TransferSnapshot } from './transfers.js';
 
 /**
@@ -30,6 +31,7 @@ export interface ComponentStatus {
   /** What a graceful drain turns into once drained. */
   afterDrain: 'stop' | 'hold' | null;
   transfers: TransferSnapshot[];
+  jobs: RunningJobSnapshot[];
   sessions: number;
   listening: ListeningAddress[];
 }

@@ -12,6 +12,8 @@ export interface HostedConfig {
   store: { url: string };
   gracefulShutdown: { loggingInterval: number };
   log: { level: string };
+  /** Set by the node when it runs the transaction manager: completed uploads enqueue routing. */
+  routeUploads?: boolean;
   [section: string]: unknown;
 }
 
@@ -55,9 +57,12 @@ export async function runComponentProcess(factory: ComponentFactory): Promise<vo
     store,
     log,
     loggingIntervalMs: config.gracefulShutdown.loggingInterval,
+    routeUploads: config.routeUploads === true && component.id !== 'tm',
   });
 
   const exit = async (code: number): Promise<void> => {
+    // The history row (and routing job) of a transfer that ended just before the stop goes in first.
+    await runtime.writesSettled();
     await store.close().catch(() => undefined);
     log.flush();
     process.disconnect?.();

@@ -7,9 +7,10 @@ import type { ComponentStatus, ListeningAddress, StopMode } from './ipc.js';
 import { assertTransition, type LifecycleState } from './lifecycle.js';
 import type { Logger } from './logging.js';
 import { LoginService } from './login.js';
+import { RunningJobRegistry } from './running-jobs.js';
 import { SessionTable } from './sessions.js';
 import type { Store } from './store/index.js';
-import { TransferRegistry, type TransferEnd } from './transfers.js';
+import { TransferRegistry, type StoredFile, type TransferEnd } from './transfers.js';
 
 export interface RuntimeOptions<C> {
   component: Component<C>;
@@ -23,6 +24,11 @@ export interface RuntimeOptions<C> {
   /** After cutting transfers at a deadline, how long daemons get to end them before the core does. */
   abortGraceMs?: number;
   login?: LoginService;
+  /**
+   * Every completed upload enqueues a `route` job for the transaction manager (set when the node
+   * runs `tm`; a node without one would only pile up jobs nobody claims).
+   */
+  routeUploads?: boolean;
 }
 
 type AfterDrain = 'stop' | 'hold';
@@ -43,6 +49,7 @@ export class ComponentRuntime<C = unknown> extends EventEmitter<RuntimeEvents> {
   readonly gate = new AdmissionGate();
   readonly transfers: TransferRegistry;
   readonly sessions = new SessionTable();
+  readonly jobs = new RunningJobRegistry();
   readonly log: Logger;
   #state: LifecycleState = 'stopped';
   #afterDrain: AfterDrain | null = null;
@@ -51,6 +58,8 @@ export class ComponentRuntime<C = unknown> extends EventEmitter<RuntimeEvents> {
   #forceTimer: NodeJS.Timeout | undefined;
   #stopping: Promise<void> | undefined;
   readonly #listening: ListeningAddress[] = [];
+  /** Store writes of transfers that ended (history, routing), awaited before the store closes. */
+  readonly #writes = new Set<Promise<unknown>>();
   readonly #drainLog: DrainLog;
   readonly #context: ComponentContext<C>;
 
@@ -59,7 +68,7 @@ export class ComponentRuntime<C = unknown> extends EventEmitter<RuntimeEvents> {
     this.id = options.component.id;
     this.log = options.log;
     this.transfers = new TransferRegistry(this.id);
-    this.#drainLog = new DrainLog(this.log, this.transfers, options.loggingIntervalMs);
+    this.#drainLog = new DrainLog(this.log, this.transfers, options.loggingIntervalMs, this.jobs);
     this.#context = {
       id: this.id,
       log: this.log,
@@ -67,6 +76,7 @@ export class ComponentRuntime<C = unknown> extends EventEmitter<RuntimeEvents> {
       dataDir: options.dataDir,
       gate: this.gate,
       transfers: this.transfers,
+      jobs: this.jobs,
       sessions: this.sessions,
       store: options.store,
       login: options.login ?? new LoginService(options.store, this.gate, this.log),
@@ -77,6 +87,7 @@ export class ComponentRuntime<C = unknown> extends EventEmitter<RuntimeEvents> {
     };
     this.transfers.on('end', (end) => this.#onTransferEnd(end));
     this.gate.on('idle', () => this.#checkDrained());
+    this.jobs.on('idle', () => this.#checkDrained());
   }
 
   get state(): LifecycleState {
@@ -98,6 +109,7 @@ export class ComponentRuntime<C = unknown> extends EventEmitter<RuntimeEvents> {
       drainDeadline: this.#deadline === null ? null : new Date(this.#deadline).toISOString(),
       afterDrain: this.#afterDrain,
       transfers: this.transfers.list(),
+      jobs: this.jobs.list(),
       sessions: this.sessions.size,
       listening: [...this.#listening],
     };
@@ -154,6 +166,7 @@ export class ComponentRuntime<C = unknown> extends EventEmitter<RuntimeEvents> {
     if (this.#state === 'stopped') return Promise.resolve();
     this.gate.close('server is stopping', MAX_RETRY_AFTER_SECONDS);
     this.transfers.abortAll('immediate stop');
+    this.jobs.abortAll('immediate stop');
     if (this.#stopping) return this.#stopping; // a graceful stop already closing: the abort above escalates it
     return this.#stop('immediate');
   }
@@ -202,8 +215,13 @@ export class ComponentRuntime<C = unknown> extends EventEmitter<RuntimeEvents> {
   #onDeadline(): void {
     if (this.#state !== 'draining') return;
     const left = this.transfers.list();
-    this.log.warn({ event: 'drain.deadline', transfers: left.map((t) => t.id) }, `drain deadline reached: cutting ${left.length} transfer(s)`);
+    const jobs = this.jobs.list();
+    this.log.warn(
+      { event: 'drain.deadline', transfers: left.map((t) => t.id), jobs: jobs.map((j) => j.jobId) },
+      `drain deadline reached: cutting ${left.length} transfer(s)${jobs.length > 0 ? ` and ${jobs.length} job(s)` : ''}`,
+    );
     this.transfers.abortAll('drain deadline reached');
+    this.jobs.abortAll('drain deadline reached');
     // A daemon that does not end an aborted transfer in time must not hold the drain forever.
     this.#forceTimer = setTimeout(() => this.transfers.forceEndAll('drain deadline reached'), this.options.abortGraceMs ?? 5000);
     this.#forceTimer.unref();
@@ -220,8 +238,8 @@ export class ComponentRuntime<C = unknown> extends EventEmitter<RuntimeEvents> {
       { event: 'transfer.end', transfer: t, outcome: end.outcome, reason: end.reason },
       `${t.direction} ${t.path} ${end.outcome}${end.reason ? ` (${end.reason})` : ''}: ${t.offset + t.bytes} bytes`,
     );
-    this.options.store.history
-      .record({
+    this.#track(
+      this.options.store.history.record({
         id: t.id,
         component: t.component,
         protocol: t.protocol,
@@ -235,16 +253,40 @@ export class ComponentRuntime<C = unknown> extends EventEmitter<RuntimeEvents> {
         reason: end.reason,
         startedAt: t.startedAt,
         endedAt: end.endedAt,
-      })
-      .catch((err: unknown) => this.log.error({ err, transferId: t.id }, 'could not record transfer history'));
+      }),
+      (err) => this.log.error({ err, transferId: t.id }, 'could not record transfer history'),
+    );
+    if (this.options.routeUploads && t.direction === 'upload' && end.outcome === 'completed' && end.storedAs) this.#enqueueRouting(t, end.storedAs);
     if (this.#state === 'draining' && t.sessionId && this.transfers.countForSession(t.sessionId) === 0) {
       this.sessions.closeOne(t.sessionId, this.gate.closedReason ?? 'server is shutting down');
     }
     this.#checkDrained();
   }
 
+  /** One `route` job per completed upload; the dedupe key makes a repeated enqueue harmless. */
+  #enqueueRouting(t: TransferEnd['snapshot'], file: StoredFile): void {
+    this.#track(
+      this.options.store.jobs.enqueue({
+        kind: 'route',
+        payload: { file, source: t.component, protocol: t.protocol, transferId: t.id },
+        dedupeKey: `route:${t.id}`,
+      }),
+      (err) => this.log.error({ err, transferId: t.id }, `could not enqueue routing of ${t.path}`),
+    );
+  }
+
+  #track(write: Promise<unknown>, onError: (err: unknown) => void): void {
+    const settled = write.catch(onError).finally(() => this.#writes.delete(settled));
+    this.#writes.add(settled);
+  }
+
+  /** Resolves once the store writes of every transfer that has ended are done: call before closing the store. */
+  async writesSettled(): Promise<void> {
+    while (this.#writes.size > 0) await Promise.allSettled([...this.#writes]);
+  }
+
   #checkDrained(): void {
-    if (this.#state !== 'draining' || this.transfers.size > 0 || this.gate.inFlight > 0) return;
+    if (this.#state !== 'draining' || this.transfers.size > 0 || this.jobs.size > 0 || this.gate.inFlight > 0) return;
     this.#drainLog.stop();
     const after = this.#afterDrain;
     this.#clearDeadline();
@@ -259,8 +301,8 @@ export class ComponentRuntime<C = unknown> extends EventEmitter<RuntimeEvents> {
       this.#set('stopping', mode);
       try {
         await this.options.component.stop(mode);
-        if (this.transfers.size > 0) {
-          const idle = this.transfers.whenIdle();
+        if (this.transfers.size > 0 || this.jobs.size > 0) {
+          const idle = Promise.all([this.transfers.whenIdle(), this.jobs.whenIdle()]);
           const grace = new Promise<void>((r) => setTimeout(r, this.options.abortGraceMs ?? 5000).unref());
           await Promise.race([idle, grace]);
           this.transfers.forceEndAll(`${mode} stop`);

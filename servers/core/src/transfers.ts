@@ -17,6 +17,18 @@ export interface TransferInit {
   offset?: number;
   /** The protocol session that carries it, so an idle session can be closed during a drain. */
   sessionId?: string;
+  /**
+   * Where an upload is stored, for its routing: by default `path` in `account`'s home; a daemon
+   * that stores elsewhere (as2d's partner inboxes) names the host path, with `account: null`.
+   */
+  storedAs?: StoredFile;
+}
+
+/** A stored file as the transaction manager's jobs refer to it. */
+export interface StoredFile {
+  /** null: `path` is an absolute host path. */
+  account: string | null;
+  path: string;
 }
 
 /** What the admin API, the drain log and the supervisor see of one running transfer. */
@@ -46,6 +58,8 @@ export interface TransferEnd {
   outcome: TransferOutcome;
   reason: string | null;
   endedAt: string;
+  /** Where the file is, for routing (uploads); null when unknown. */
+  storedAs: StoredFile | null;
 }
 
 const RATE_WINDOW_MS = 1000;
@@ -191,7 +205,8 @@ export class TransferRegistry extends EventEmitter<{ begin: [TransferSnapshot]; 
   #finish(transfer: Transfer, outcome: TransferOutcome, reason: string | null): void {
     const snapshot = transfer.snapshot();
     this.#active.delete(transfer.id);
-    this.emit('end', { snapshot, outcome, reason, endedAt: new Date().toISOString() });
+    const { storedAs, account, path } = transfer.init;
+    this.emit('end', { snapshot, outcome, reason, endedAt: new Date().toISOString(), storedAs: storedAs ?? (account === null ? null : { account, path }) });
     if (this.#active.size === 0) this.emit('idle');
   }
 }

@@ -232,3 +232,67 @@ describe('ComponentRuntime while starting', () => {
     await rm(dir, { recursive: true, force: true });
   });
 });
+
+describe('ComponentRuntime and the transaction manager', () => {
+  let dir: string;
+  let store: Store;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ferry-runtime-'));
+    store = await openStore({ url: `sqlite:${join(dir, 't.db')}`, dataDir: dir });
+  });
+  afterEach(async () => {
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const host = (daemon: Component, routeUploads: boolean) =>
+    new ComponentRuntime({ component: daemon, config: { gracefulShutdownTimeout: 30_000 }, dataDir: dir, store, log: silent, loggingIntervalMs: 60_000, abortGraceMs: 200, routeUploads });
+
+  it('a completed upload enqueues its routing once, where it is stored; other transfers do not', async () => {
+    const daemon = new TickingDaemon();
+    const runtime = host(daemon, true);
+    await runtime.start();
+    const session = daemon.openSession();
+    await daemon.transfer(session, 2, 5).done;
+    const elsewhere = daemon.ctx.transfers.begin({ protocol: 'as2', account: 'PARTNER', remoteAddress: null, path: '/x.edi', storedAs: { account: null, path: '/srv/as2/x.edi' }, direction: 'upload' });
+    elsewhere.end('completed');
+    daemon.ctx.transfers.begin({ protocol: 'tick', account: 'alice', remoteAddress: null, path: '/cut', direction: 'upload' }).end('interrupted', 'cut');
+    daemon.ctx.transfers.begin({ protocol: 'tick', account: 'alice', remoteAddress: null, path: '/down', direction: 'download' }).end('completed');
+    await runtime.stopNow();
+    await runtime.writesSettled();
+    const jobs = await store.jobs.list();
+    expect(jobs.map((j) => [j.kind, j.payload.file, j.payload.source]).reverse()).toEqual([
+      ['route', { account: 'alice', path: '/f.bin' }, 'tickd'],
+      ['route', { account: null, path: '/srv/as2/x.edi' }, 'tickd'],
+    ]);
+    expect(jobs.every((j) => j.dedupeKey?.startsWith('route:'))).toBe(true);
+  });
+
+  it('does not enqueue routing unless the node runs a tm with routes', async () => {
+    const daemon = new TickingDaemon();
+    const runtime = host(daemon, false);
+    await runtime.start();
+    await daemon.transfer(daemon.openSession(), 1, 5).done;
+    await runtime.stopNow();
+    await runtime.writesSettled();
+    expect(await store.jobs.list()).toEqual([]);
+  });
+
+  it('a running job holds the drain; at the deadline it is cut through its signal', async () => {
+    const daemon = new TickingDaemon();
+    const runtime = host(daemon, false);
+    await runtime.start();
+    const finishing = daemon.ctx.jobs.begin({ jobId: 1, kind: 'step', label: 'finishes' });
+    const stuck = daemon.ctx.jobs.begin({ jobId: 2, kind: 'push', label: 'never finishes by itself' });
+    stuck.signal.addEventListener('abort', () => stuck.end('released', 'cut'));
+    const stopped = runtime.gracefulStop(Date.now() + 300);
+    expect(runtime.status().jobs.map((j) => j.jobId)).toEqual([1, 2]);
+    finishing.end('completed');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(runtime.state).toBe('draining');
+    await stopped;
+    expect(stuck.signal.aborted).toBe(true);
+    expect(runtime.state).toBe('stopped');
+  });
+});

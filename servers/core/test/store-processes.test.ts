@@ -24,7 +24,8 @@ const RECORDS_PER_CHILD = 40;
 let work: string;
 
 async function compileStore(into: string): Promise<void> {
-  const sources = ['errors.ts', ...(await readdir(join(coreSrc, 'store'))).filter((f) => f.endsWith('.ts')).map((f) => join('store', f))];
+  const store = await readdir(join(coreSrc, 'store'), { recursive: true });
+  const sources = ['errors.ts', ...store.filter((f) => f.endsWith('.ts')).map((f) => join('store', f))];
   for (const source of sources) {
     const { outputText } = ts.transpileModule(await readFile(join(coreSrc, source), 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, esModuleInterop: true },

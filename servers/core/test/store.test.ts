@@ -4,94 +4,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FerryError, type ErrorCode } from '../src/errors.js';
 import { hashPassword, openStore, parseStoreUrl, verifyPasswordHash, type Store, type TransferRecord } from '../src/store/index.js';
+import { migrationsFor } from '../src/store/migrations/index.js';
+import { forEachEngine, type Target } from './store-targets.js';
 
-/**
- * One suite, run against SQLite (a temp dir) and PostgreSQL (throw-away databases named
- * ferry_test_<random>, dropped afterwards). Without a reachable PostgreSQL the PostgreSQL half is
- * skipped with its reason in the suite name, except under CI=true, where that is a failure.
- */
+/** One suite, run against SQLite and PostgreSQL (store-targets.ts). */
 
-const PG_ADMIN_URL = process.env.FERRY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const GIB = 1024 ** 3;
-
-interface Target {
-  /** A new, empty database for this engine. */
-  fresh(): Promise<{ url: string; dataDir: string }>;
-  /** Reads the database behind the store directly, to check what the API must not show. */
-  rows(url: string, query: string): Promise<Record<string, unknown>[]>;
-  cleanup(): Promise<void>;
-}
-
-async function sqliteTarget(): Promise<Target> {
-  const root = await mkdtemp(join(tmpdir(), 'ferry-store-'));
-  let n = 0;
-  return {
-    fresh: async () => {
-      n += 1;
-      return { url: `sqlite:${join(root, `db-${n}`, 'ferry.db')}`, dataDir: join(root, `data-${n}`) };
-    },
-    rows: async (url, query) => {
-      const raw = new SqliteDatabase(url.slice('sqlite:'.length), { readonly: true });
-      try {
-        return raw.prepare(query).all() as Record<string, unknown>[];
-      } finally {
-        raw.close();
-      }
-    },
-    cleanup: () => rm(root, { recursive: true, force: true }),
-  };
-}
-
-async function postgresTarget(): Promise<Target> {
-  const runId = `ferry_test_${randomBytes(5).toString('hex')}`;
-  const created: string[] = [];
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  return {
-    fresh: async () => {
-      const name = created.length === 0 ? runId : `${runId}_${created.length + 1}`;
-      await admin.query(`CREATE DATABASE "${name}"`);
-      created.push(name);
-      const url = new URL(PG_ADMIN_URL);
-      url.pathname = `/${name}`;
-      return { url: url.toString(), dataDir: tmpdir() };
-    },
-    rows: async (url, query) => {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        return (await client.query(query)).rows as Record<string, unknown>[];
-      } finally {
-        await client.end();
-      }
-    },
-    cleanup: async () => {
-      try {
-        for (const name of created) await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await admin.end();
-      }
-    },
-  };
-}
-
-/** Undefined when PostgreSQL answers, else why not. */
-async function postgresUnavailable(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return undefined;
-  } catch (err) {
-    return `PostgreSQL unreachable at ${PG_ADMIN_URL}: ${err instanceof Error ? err.message : String(err)}`;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
+/** Every migration, in the order they run (the same list for both engines). */
+const MIGRATIONS = Object.keys(migrationsFor('sqlite')).sort();
 
 async function expectCode(promise: Promise<unknown>, code: ErrorCode): Promise<FerryError> {
   const err = await promise.then(
@@ -161,7 +84,7 @@ function storeSuite(engine: Store['engine'], makeTarget: () => Promise<Target>):
           await again.close();
         }
         const applied = await target.rows(location.url, 'select name from ferry_migrations');
-        expect(applied.map((row) => row.name)).toEqual(['0001_initial', '0002_as2']);
+        expect(applied.map((row) => row.name)).toEqual(MIGRATIONS);
       });
 
       it('survive several stores opening a new database at the same moment', async () => {
@@ -173,7 +96,7 @@ function storeSuite(engine: Store['engine'], makeTarget: () => Promise<Target>):
         } finally {
           await Promise.all(stores.map((s) => s.close()));
         }
-        expect(await target.rows(fresh.url, 'select name from ferry_migrations')).toHaveLength(2);
+        expect(await target.rows(fresh.url, 'select name from ferry_migrations')).toHaveLength(MIGRATIONS.length);
       });
     });
 
@@ -476,23 +399,7 @@ function storeSuite(engine: Store['engine'], makeTarget: () => Promise<Target>):
   });
 }
 
-storeSuite('sqlite', sqliteTarget);
-
-const postgresMissing = await postgresUnavailable();
-if (postgresMissing === undefined) {
-  storeSuite('postgres', postgresTarget);
-} else if (process.env.CI === 'true') {
-  describe('store on postgres', () => {
-    it('needs a reachable PostgreSQL in CI', () => {
-      throw new Error(postgresMissing);
-    });
-  });
-} else {
-  console.warn(`[store.test] skipping the PostgreSQL suite: ${postgresMissing}`);
-  describe.skip(`store on postgres — skipped: ${postgresMissing}`, () => {
-    it('runs the store suite against PostgreSQL', () => undefined);
-  });
-}
+await forEachEngine('store', (engine, target) => storeSuite(engine, target));
 
 describe('password hashing', () => {
   it('hashes to scrypt$N$r$p$salt$hash and verifies', async () => {

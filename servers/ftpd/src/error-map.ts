@@ -47,6 +47,8 @@ const REPLY_CODE: Readonly<Record<ErrorCode, number>> = {
   FERRY_ERR_START_FAILED: 451,
   FERRY_ERR_INTERNAL: 451,
   FERRY_ERR_STOP_FAILED: 451,
+  // Outbound transfers only (transaction manager); never a client's business.
+  FERRY_ERR_REMOTE: 451,
 };
 
 /**

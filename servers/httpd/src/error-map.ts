@@ -42,6 +42,7 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   FERRY_ERR_STOP_FAILED: 500,
   FERRY_ERR_START_FAILED: 500,
   FERRY_ERR_INTERNAL: 500,
+  FERRY_ERR_REMOTE: 502,
 };
 
 /**

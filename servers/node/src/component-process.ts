@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import {
   FerryError,
   isComponentMessage,
+  type ComponentKind,
   type ComponentMessage,
   type ComponentStatus,
   type LifecycleState,
@@ -13,6 +14,7 @@ import {
   type TransferSnapshot,
 } from '@ferry/core';
 import type { ComponentView, StopRequest } from '@ferry/admin-api';
+import type { PlanMember } from './plan-member.js';
 
 export interface ComponentTimeouts {
   /** Default drain timeout of a graceful stop (ms). */
@@ -25,6 +27,7 @@ export interface ComponentTimeouts {
 
 export interface ComponentProcessOptions {
   id: string;
+  kind: ComponentKind;
   /** The module the child runs. */
   entry: string;
   args: string[];
@@ -50,9 +53,13 @@ interface ProcessEvents {
 const STATUS_TIMEOUT_MS = 2000;
 const START_TIMEOUT_MS = 60_000;
 
-/** The supervisor's side of one component child process: fork, IPC control, ack and kill timers. */
-export class ComponentProcess extends EventEmitter<ProcessEvents> {
+/**
+ * The supervisor's side of one component child process: fork, IPC control, ack and kill timers.
+ * It is also what the node plan drives (PlanMember).
+ */
+export class ComponentProcess extends EventEmitter<ProcessEvents> implements PlanMember {
   readonly id: string;
+  readonly kind: ComponentKind;
   #child: ChildProcess | undefined;
   #state: LifecycleState = 'stopped';
   #stopRequested = false;
@@ -69,6 +76,24 @@ export class ComponentProcess extends EventEmitter<ProcessEvents> {
   constructor(private readonly options: ComponentProcessOptions) {
     super();
     this.id = options.id;
+    this.kind = options.kind;
+  }
+
+  /** A child process runs (starting, running, draining or stopping). */
+  get alive(): boolean {
+    return this.#child !== undefined;
+  }
+
+  get gracefulShutdownTimeout(): number {
+    return this.options.timeouts.gracefulShutdownTimeout;
+  }
+
+  get ackTimeout(): number {
+    return this.options.timeouts.ackTimeout;
+  }
+
+  get killTimeout(): number {
+    return this.options.timeouts.killTimeout;
   }
 
   get state(): LifecycleState {

@@ -18,6 +18,10 @@ export const nodeSection = defineSection(
         z.string().refine((id) => COMPONENT_ID.test(id), { message: 'not a component id', params: { allowed: 'lower-case letters, digits and hyphens' } }),
         z.object({
           module: z.string().min(1),
+          /** Where the node plan puts it (DESIGN §3); a fixture of each kind lets tests run the plan. */
+          kind: z.enum(['protocol', 'intake', 'tm']).default('protocol'),
+          /** Command-line arguments of the module. */
+          args: z.array(z.string()).default([]),
           gracefulShutdownTimeout: duration().default(30_000),
           ackTimeout: duration().default(10_000),
         }),

@@ -5,3 +5,5 @@ export { startNode, NODE_FILE, type StartOptions } from './start-node.js';
 export { nodeSection } from './config.js';
 export { SECTIONS } from './sections.js';
 export { CATALOG } from './catalog.js';
+export { NodeCoordinator, type CoordinatorOptions } from './shutdown-plan.js';
+export type { PlanMember, PlanMonitor } from './plan-member.js';

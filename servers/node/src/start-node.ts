@@ -9,6 +9,7 @@ import { nodeSection } from './config.js';
 import { SECTIONS } from './sections.js';
 import { Supervisor, type ComponentPlan } from './supervisor.js';
 import { adminSection } from '@ferry/admin-api';
+import { API_JOB_KINDS, checkApiJob, tmSection } from '@ferry/transaction-manager';
 
 export const NODE_FILE = 'node.json';
 const VERSION = '0.1.0';
@@ -22,7 +23,8 @@ export interface StartOptions {
 
 /**
  * `ferry start`: load and validate the config, open the store, serve the admin API, fork every
- * enabled component and supervise it until SIGTERM/SIGINT (graceful; a second one: immediate).
+ * enabled component and supervise it until SIGTERM/SIGINT runs the node plan (DESIGN §3; a second
+ * signal: immediate) or the admin API asks for a node shutdown.
  */
 export async function startNode(options: StartOptions): Promise<void> {
   const config: FerryConfig = loadConfig({ file: options.configFile, env: options.env, sections: SECTIONS });
@@ -34,14 +36,24 @@ export async function startNode(options: StartOptions): Promise<void> {
   if (token.created) log.info({ file: token.file }, `admin token written to ${token.file} (owner-only)`);
 
   const nodeConfig = readSection(config, nodeSection);
-  const childConfig = { ...config, dataDir };
-  const components: ComponentPlan[] = enabledComponents(config, SECTIONS).map((id) => {
+  const enabled = enabledComponents(config, SECTIONS);
+  // Routing is enqueued only where something will take it: a tm with at least one route.
+  const routeUploads = enabled.includes('tm') && readSection(config, tmSection).routes.length > 0;
+  const childConfig = { ...config, dataDir, routeUploads };
+  const components: ComponentPlan[] = enabled.map((id) => {
     const section = (config as unknown as Record<string, { gracefulShutdownTimeout: number; ackTimeout: number }>)[id]!;
-    if (!CATALOG[id]) throw new Error(`component ${id} has a section but no catalog entry`);
-    return { id, entry: COMPONENT_MAIN, args: [id], timeouts: { ...pick(section), killTimeout: nodeConfig.killTimeout } };
+    const entry = CATALOG[id];
+    if (!entry) throw new Error(`component ${id} has a section but no catalog entry`);
+    return { id, kind: entry.kind, entry: COMPONENT_MAIN, args: [id], timeouts: { ...pick(section), killTimeout: nodeConfig.killTimeout } };
   });
   for (const [id, custom] of Object.entries(nodeConfig.customComponents)) {
-    components.push({ id, entry: resolve(options.cwd, custom.module), args: [], timeouts: { ...pick(custom), killTimeout: nodeConfig.killTimeout } });
+    components.push({
+      id,
+      kind: custom.kind,
+      entry: resolve(options.cwd, custom.module),
+      args: [...custom.args],
+      timeouts: { ...pick(custom), killTimeout: nodeConfig.killTimeout },
+    });
   }
 
   const supervisor = new Supervisor({
@@ -53,7 +65,14 @@ export async function startNode(options: StartOptions): Promise<void> {
     monitor: { initialDelayMs: nodeConfig.restartDelay, maxDelayMs: nodeConfig.restartDelayMax, stableAfterMs: 60_000 },
   });
   const admin = readSection(config, adminSection);
-  const api = await buildAdminApi({ control: supervisor, store, log, dataDir, accountHomeRoot: join(dataDir, 'homes') });
+  const api = await buildAdminApi({
+    control: supervisor,
+    store,
+    log,
+    dataDir,
+    accountHomeRoot: join(dataDir, 'homes'),
+    jobRules: { kinds: API_JOB_KINDS, check: checkApiJob },
+  });
   const adminUrl = await api.listen({ port: admin.port, host: admin.host });
   const nodeFile = join(dataDir, NODE_FILE);
   await writeFile(nodeFile, `${JSON.stringify({ pid: process.pid, adminUrl, startedAt: new Date().toISOString() })}\n`);
@@ -63,8 +82,8 @@ export async function startNode(options: StartOptions): Promise<void> {
   const onSignal = (signal: NodeJS.Signals): void => {
     signals++;
     const mode = signals === 1 ? 'graceful' : 'immediate';
-    log.warn({ signal, mode }, `${signal}: ${mode} stop of the node`);
-    void supervisor.stopAll(mode);
+    log.warn({ signal, mode }, `${signal}: ${mode} stop of the node${mode === 'graceful' ? ' (the node plan: intake, protocol daemons, tm)' : ''}`);
+    void supervisor.stopAll(mode, { via: 'signal', detail: signal });
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

@@ -1,11 +1,24 @@
 import { EventEmitter } from 'node:events';
-import { FerryError, type LifecycleState, type Logger, type Store, type TransferSnapshot } from '@ferry/core';
-import type { ComponentView, NodeControl, NodeView, StopRequest } from '@ferry/admin-api';
+import {
+  FerryError,
+  type ComponentKind,
+  type LifecycleState,
+  type Logger,
+  type NodePlan,
+  type NodePlanMessage,
+  type PlanRequester,
+  type Store,
+  type TransferSnapshot,
+} from '@ferry/core';
+import type { ComponentView, NodeControl, NodeShutdownRequest, NodeSuspendRequest, NodeView, StopRequest } from '@ferry/admin-api';
 import { ComponentProcess, type ComponentTimeouts } from './component-process.js';
 import { Monitor, type MonitorOptions } from './monitor.js';
+import { NodeCoordinator } from './shutdown-plan.js';
 
 export interface ComponentPlan {
   id: string;
+  /** Its place in the node plan (DESIGN §3). */
+  kind: ComponentKind;
   entry: string;
   args: string[];
   timeouts: ComponentTimeouts;
@@ -32,7 +45,7 @@ export class Supervisor extends EventEmitter<{ stopped: [] }> implements NodeCon
   readonly monitor: Monitor;
   readonly #startedAt = new Date().toISOString();
   #state: NodeState = 'running';
-  #stopping: Promise<void> | undefined;
+  readonly #coordinator: NodeCoordinator;
 
   constructor(private readonly options: SupervisorOptions) {
     super();
@@ -54,6 +67,16 @@ export class Supervisor extends EventEmitter<{ stopped: [] }> implements NodeCon
       });
       this.#processes.set(plan.id, proc);
     }
+    this.#coordinator = new NodeCoordinator({
+      members: [...this.#processes.values()],
+      monitor: this.monitor,
+      log: options.log,
+      reports: options.store.shutdownReports,
+    });
+    this.#coordinator.on('exit', () => {
+      this.#state = 'stopping';
+      this.emit('stopped');
+    });
   }
 
   /** Starts every component in parallel; a component that fails to start is left to the monitor. */
@@ -90,6 +113,7 @@ export class Supervisor extends EventEmitter<{ stopped: [] }> implements NodeCon
 
   async stop(id: string, request: StopRequest): Promise<ComponentView> {
     const proc = this.#get(id);
+    if (request.graceful) this.#refuseTmAlone(proc);
     this.monitor.cancel(id);
     this.#record(id, 'request:stop', { graceful: request.graceful, timeoutMs: request.timeoutMs ?? null });
     proc.stop(request);
@@ -117,23 +141,58 @@ export class Supervisor extends EventEmitter<{ stopped: [] }> implements NodeCon
   }
 
   /**
-   * Node-wide stop: pause the monitor, then stop every component in parallel (graceful: each with
-   * its own default timeout). A later immediate request escalates a graceful one.
+   * Node-wide stop, for a signal: the node plan (graceful), or everything now (immediate). A later
+   * request shortens or escalates the running plan. Resolves when the plan has started.
    */
-  stopAll(mode: 'graceful' | 'immediate'): Promise<void> {
-    this.monitor.pause();
-    if (mode === 'immediate') {
-      this.#state = 'stopping';
-      for (const proc of this.#processes.values()) proc.stop({ graceful: false });
-    } else if (!this.#stopping) {
-      this.#state = 'draining';
-      for (const proc of this.#processes.values()) proc.stop({ graceful: true });
-    }
-    this.#stopping ??= Promise.all([...this.#processes.values()].map((proc) => proc.whenExited())).then(() => {
-      this.#state = 'stopping';
-      this.emit('stopped');
-    });
-    return this.#stopping;
+  stopAll(mode: 'graceful' | 'immediate', requestedBy: PlanRequester = { via: 'signal', detail: null }): Promise<NodePlan> {
+    return this.shutdownNode({ graceful: mode === 'graceful', requestedBy });
+  }
+
+  async shutdownNode(request: NodeShutdownRequest): Promise<NodePlan> {
+    this.#state = request.graceful && this.#state !== 'stopping' ? 'draining' : 'stopping';
+    return this.#coordinator.shutdown(request);
+  }
+
+  async suspendNode(request: NodeSuspendRequest): Promise<NodePlan> {
+    return this.#coordinator.suspend(request);
+  }
+
+  async resumeNode(request: { requestedBy: PlanRequester }): Promise<NodePlan> {
+    return this.#coordinator.resume(request);
+  }
+
+  nodePlan(): NodePlan | null {
+    return this.#coordinator.current();
+  }
+
+  watchNode(listener: (message: NodePlanMessage) => void): { replay: NodePlanMessage[]; close(): void } {
+    return this.#coordinator.watch(listener);
+  }
+
+  /**
+   * Seed 002: stop protocol daemons and intake before the transaction manager, or jobs they hand it
+   * would be cut. A graceful stop of a `tm` component alone is refused while any of them may still
+   * produce work; the node plan orders them itself and drives the processes directly.
+   */
+  #refuseTmAlone(proc: ComponentProcess): void {
+    if (proc.kind !== 'tm' || !proc.alive) return;
+    const blockers = [...this.#processes.values()].filter(
+      (other) => other.kind !== 'tm' && (other.alive || this.monitor.restartAt(other.id) !== null),
+    );
+    if (blockers.length === 0) return;
+    const names = blockers.map((b) => `${b.id} (${b.kind}, ${b.state})`).join(', ');
+    throw new FerryError(
+      'FERRY_ERR_LIFECYCLE_TRANSITION',
+      `a graceful stop of ${proc.id} alone is refused while ${names} still run${blockers.length === 1 ? 's' : ''}: ` +
+        `stop ${blockers.length === 1 ? 'it' : 'them'} first, or use "ferry node shutdown -g", which stops them in order`,
+      {
+        details: {
+          component: proc.id,
+          blockers: blockers.map((b) => ({ id: b.id, kind: b.kind, state: b.state })),
+          hint: 'ferry node shutdown -g',
+        },
+      },
+    );
   }
 
   #get(id: string): ComponentProcess {
@@ -147,7 +206,7 @@ export class Supervisor extends EventEmitter<{ stopped: [] }> implements NodeCon
   }
 
   #refuseWhileNodeStops(id: string): void {
-    if (this.#state === 'running') return;
+    if (this.#state === 'running' && !this.#coordinator.shuttingDown) return;
     throw new FerryError('FERRY_ERR_LIFECYCLE_TRANSITION', `the node is shutting down: ${id} cannot be started or resumed`, {
       details: { node: this.#state },
     });

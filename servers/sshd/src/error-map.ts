@@ -43,6 +43,8 @@ const CODES: Readonly<Record<ErrorCode, StatusCode>> = {
   FERRY_ERR_START_FAILED: STATUS.FAILURE,
   FERRY_ERR_STOP_FAILED: STATUS.FAILURE,
   FERRY_ERR_INTERNAL: STATUS.FAILURE,
+  // Outbound transfers only (transaction manager); never a client's business.
+  FERRY_ERR_REMOTE: STATUS.FAILURE,
 };
 
 /** Codes whose message is for the operator's log only (it may carry host details). */
@@ -56,6 +58,7 @@ const INTERNAL: ReadonlySet<ErrorCode> = new Set([
   'FERRY_ERR_START_FAILED',
   'FERRY_ERR_STOP_FAILED',
   'FERRY_ERR_INTERNAL',
+  'FERRY_ERR_REMOTE',
 ]);
 
 function ferryReply(err: FerryError): StatusReply {

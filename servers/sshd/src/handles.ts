@@ -132,9 +132,14 @@ export class UploadFile {
     this.transfer.progress(data.length);
   }
 
-  /** Resolves once every write queued so far is in the file (fsync@openssh.com, FSTAT). */
-  settled(): Promise<void> {
-    return this.#queue;
+  /**
+   * fsync@openssh.com: once every write queued so far is in the file, forces them to disk. Fails
+   * like a write when an earlier write failed (the client must not think its data is safe).
+   */
+  async sync(): Promise<void> {
+    await this.#queue;
+    if (this.#failed !== undefined) throw this.#failed;
+    await this.upload.sync();
   }
 
   async size(): Promise<number> {

@@ -289,9 +289,9 @@ export class SftpOperations {
       case EXTENSIONS.FSYNC: {
         const handle = this.handles.get(body.bytes());
         if (handle === undefined) return this.#status(id, badHandle());
-        // Orders the writes before it. The core's UploadHandle offers no sync(), so this cannot
-        // force them to disk; the README says so.
-        if (handle.kind === 'upload') await handle.settled();
+        // Every write sent before it is in the partial and on disk when this is answered. A file
+        // opened for reading has nothing of the client's to sync.
+        if (handle.kind === 'upload') await handle.sync();
         return ok(id);
       }
       default:

@@ -53,7 +53,8 @@ export async function startFerry(dir, yaml) {
   let adminUrl;
   for (let i = 0; i < 600 && !adminUrl; i++) {
     if (child.exitCode !== null) throw new Error(`ferry exited with ${child.exitCode}`);
-    adminUrl = await readFile(nodeFile, 'utf8').then((text) => JSON.parse(text).adminUrl, () => undefined);
+    // Missing, or caught half-written: look again.
+    adminUrl = await readFile(nodeFile, 'utf8').then((text) => JSON.parse(text).adminUrl).catch(() => undefined);
     if (!adminUrl) await new Promise((r) => setTimeout(r, 100));
   }
   if (!adminUrl) throw new Error('ferry did not come up in 60 s');

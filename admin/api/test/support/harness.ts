@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { createLogger, openStore, type Store } from '@ferry/core';
 import type { FastifyInstance } from 'fastify';
 import { request as httpRequest } from 'undici';
+import { API_JOB_KINDS, checkApiJob } from '@ferry/transaction-manager';
 import { buildAdminApi } from '../../src/index.js';
 import { FakeNode, type FakeNodeOptions } from './fake-node.js';
 
@@ -39,7 +40,7 @@ export async function startApi(options: StartApiOptions = {}): Promise<RunningAp
   const lines: string[] = [];
   const log = createLogger({ component: 'node', level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
   const homeRoot = join(dataDir, 'homes');
-  const app = await buildAdminApi({ control: node, store, log, dataDir, accountHomeRoot: homeRoot });
+  const app = await buildAdminApi({ control: node, store, log, dataDir, accountHomeRoot: homeRoot, jobRules: { kinds: API_JOB_KINDS, check: checkApiJob } });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     app,

@@ -20,7 +20,7 @@ import { O_NOFOLLOW, O_NONBLOCK, closeOnFailure, removeIfPresent } from './files
 import { Jail, isPartialName, parseVirtual, type VirtualPath } from './jail.js';
 import { LocalReadHandle } from './read.js';
 import { isByteCount } from './streams.js';
-import { LocalUploadHandle, locateUpload, partialFileSize, uploadTarget } from './upload.js';
+import { LocalUploadHandle, partialFileSize, partialPathFor, uploadTarget } from './upload.js';
 import type { FileStat, LocalStorageOptions, OpenWriteOptions, ReadHandle, Storage, StorageSpace, UploadHandle } from './types.js';
 
 /** lstat calls in flight per listing: enough to keep the thread pool busy, not enough to flood it. */
@@ -111,7 +111,7 @@ class LocalStorage implements Storage {
 
   async partialSize(input: string): Promise<number | undefined> {
     const vp = parseVirtual(input, 'stat');
-    return this.guard('stat', vp.path, async () => partialFileSize((await locateUpload(this.jail, vp, 'stat')).partialReal));
+    return this.guard('stat', vp.path, async () => partialFileSize(await partialPathFor(this.jail, vp, 'stat')));
   }
 
   async rename(from: string, to: string): Promise<void> {

@@ -52,6 +52,11 @@ export interface UploadHandle {
   /** Current size of the partial file. */
   size(): Promise<number>;
   /**
+   * Forces what has been written so far (resolved `write()` calls, stream chunks whose callbacks
+   * ran) to stable storage: fsync of the partial file. Commit does not sync by itself.
+   */
+  sync(): Promise<void>;
+  /**
    * Closes and atomically renames the partial onto the final name (replacing it). If it fails the
    * partial stays on disk, resumable, and the handle is settled like after `abandon()`.
    */

@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { copyFile, lstat, open, realpath, rename, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
@@ -10,6 +10,7 @@ import { DEFAULT_HIGH_WATER_MARK, FileSequentialWriter, closeStream, isByteCount
 import type { FileStat, OpenWriteOptions, UploadHandle } from './types.js';
 
 const { O_WRONLY, O_CREAT, O_EXCL, COPYFILE_EXCL, COPYFILE_FICLONE } = constants;
+const CREATE_PARTIAL = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
 
 /** Where an upload lands: the final file (symlinks resolved) and its partial next to it. */
 export interface UploadTarget {
@@ -22,31 +23,56 @@ export interface UploadTarget {
   readonly finalSize: number | undefined;
 }
 
-/** Where the final file and its partial live; the final is not inspected. */
-export async function locateUpload(jail: Jail, vp: VirtualPath, op: string): Promise<Omit<UploadTarget, 'finalSize'> & { exists: boolean }> {
+/** Where the final file lives (symlinks resolved) and what is there now, if anything. */
+interface Located {
+  readonly dirReal: string;
+  readonly finalReal: string;
+  /** lstat of `finalReal`; undefined when nothing is there yet. */
+  readonly stats: Stats | undefined;
+}
+
+/**
+ * Resolves an upload's final name in two thread-pool round trips whatever the case: the directory
+ * is resolved and checked against the jail (one realpath), then the final name is looked at
+ * without following it (one lstat). Only a final symlink, which is rare, takes the full resolution.
+ */
+async function locate(jail: Jail, vp: VirtualPath, op: string): Promise<Located> {
   if (vp.isRoot) throw refusal('FERRY_ERR_IS_A_DIRECTORY', op, vp.path, 'is a directory');
+  const dirReal = await jail.resolveParent(vp, op);
+  const finalReal = path.join(dirReal, vp.name);
+  const stats = await lstatIfPresent(finalReal);
+  if (stats?.isSymbolicLink() !== true) return { dirReal, finalReal, stats };
   // Following a final in-home symlink writes to its target, as a plain open would; the partial
   // then sits next to the target so that commit is a same-directory rename.
-  const resolved = await jail.resolve(vp, op);
+  const resolved = await jail.resolveHost(finalReal, vp, op);
   if (!resolved.parentExists) throw refusal('FERRY_ERR_NOT_FOUND', op, vp.path, 'no such file or directory');
-  const dirReal = path.dirname(resolved.real);
-  return {
-    virtualPath: vp.path,
-    name: vp.name,
-    finalReal: resolved.real,
-    dirReal,
-    partialReal: path.join(dirReal, partialNameFor(path.basename(resolved.real))),
-    exists: resolved.exists,
-  };
+  return { dirReal: path.dirname(resolved.real), finalReal: resolved.real, stats: resolved.exists ? await lstat(resolved.real) : undefined };
+}
+
+/** Host path of the partial file that belongs to this final path; the final is not inspected. */
+export async function partialPathFor(jail: Jail, vp: VirtualPath, op: string): Promise<string> {
+  const { dirReal, finalReal } = await locate(jail, vp, op);
+  return partialIn(dirReal, finalReal);
 }
 
 export async function uploadTarget(jail: Jail, vp: VirtualPath, op: string): Promise<UploadTarget> {
-  const { exists, ...location } = await locateUpload(jail, vp, op);
-  if (!exists) return { ...location, finalSize: undefined };
-  const stats = await lstat(location.finalReal);
-  if (stats.isDirectory()) throw refusal('FERRY_ERR_IS_A_DIRECTORY', op, vp.path, 'is a directory');
-  if (!stats.isFile()) throw refusal('FERRY_ERR_PERMISSION_DENIED', op, vp.path, 'not a regular file');
-  return { ...location, finalSize: stats.size };
+  const { dirReal, finalReal, stats } = await locate(jail, vp, op);
+  if (stats?.isDirectory() === true) throw refusal('FERRY_ERR_IS_A_DIRECTORY', op, vp.path, 'is a directory');
+  if (stats !== undefined && !stats.isFile()) throw refusal('FERRY_ERR_PERMISSION_DENIED', op, vp.path, 'not a regular file');
+  return { virtualPath: vp.path, name: vp.name, finalReal, dirReal, partialReal: partialIn(dirReal, finalReal), finalSize: stats?.size };
+}
+
+function partialIn(dirReal: string, finalReal: string): string {
+  return path.join(dirReal, partialNameFor(path.basename(finalReal)));
+}
+
+async function lstatIfPresent(real: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(real);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  }
 }
 
 /** Size of a usable partial (a regular file), if any. */
@@ -138,6 +164,15 @@ export class LocalUploadHandle implements UploadHandle {
     }
   }
 
+  async sync(): Promise<void> {
+    const fh = this.assertOpen('sync');
+    try {
+      await fh.sync();
+    } catch (err) {
+      throw this.superseded ? this.aborted('another upload of this file took over') : storageError(err, 'sync', this.path);
+    }
+  }
+
   async commit(): Promise<FileStat> {
     const fh = this.assertOpen('commit');
     // Only the last stream matters: a later stream starts where an earlier, failed one stopped.
@@ -203,16 +238,20 @@ export class LocalUploadHandle implements UploadHandle {
     const { partialReal, finalReal, dirReal } = this.target;
     try {
       await Promise.all(this.streams.map((stream) => closeStream(stream)));
-      const written = await fh.stat();
-      await fh.close();
+      // The three lookups are independent, so they share one round trip through the thread pool;
+      // they are judged in order, the directory first.
+      const [dirLookup, partialLookup, handleLookup] = await Promise.allSettled([realpath(dirReal), lstat(partialReal), fh.stat()]);
       // The directory was resolved at open; if it has been moved or swapped since, the partial is
       // not where the rename would look (or the rename would land somewhere else).
-      const dirNow = await realpath(dirReal);
+      const dirNow = settledValue(dirLookup);
       if (!this.jail.contains(dirNow)) throw refusal('FERRY_ERR_PATH_OUTSIDE_HOME', 'commit', this.path, 'leaves the account home');
       if (dirNow !== dirReal) throw refusal('FERRY_ERR_NOT_FOUND', 'commit', this.path, 'the directory moved during the upload');
-      // Another process may have replaced the partial (this registry is per process).
-      const onDisk = await lstat(partialReal);
+      // Another process may have replaced the partial (the registry of writers is per process).
+      const onDisk = settledValue(partialLookup);
+      const written = settledValue(handleLookup);
       if (onDisk.ino !== written.ino || onDisk.dev !== written.dev) throw this.aborted('another upload of this file took over');
+      // Closed before the rename: once the final name changes, nothing about this upload can fail.
+      await fh.close();
       await rename(partialReal, finalReal);
       return { name: this.target.name, path: this.path, type: 'file', size: written.size, mtime: written.mtime, mode: written.mode };
     } catch (err) {
@@ -278,10 +317,20 @@ async function preparePartial(target: UploadTarget, opts: OpenWriteOptions): Pro
   );
 }
 
-/** Always a fresh inode: a stale handle elsewhere keeps writing to the old one, never into this upload. */
+/**
+ * Always a fresh inode: a stale handle elsewhere keeps writing to the old one, never into this
+ * upload. The name is usually free, so the exclusive create comes first and a leftover (a partial,
+ * or anything planted under its name: O_EXCL does not follow a symlink) is removed only when it is
+ * in the way. One round trip through the thread pool instead of two.
+ */
 async function createPartial(partialReal: string): Promise<FileHandle> {
+  try {
+    return await open(partialReal, CREATE_PARTIAL, 0o666);
+  } catch (err) {
+    if (errnoOf(err) !== 'EEXIST') throw err;
+  }
   await removeIfPresent(partialReal);
-  return open(partialReal, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o666);
+  return open(partialReal, CREATE_PARTIAL, 0o666);
 }
 
 /**
@@ -324,4 +373,9 @@ async function partialFromFinal(target: UploadTarget, offset: number): Promise<F
     await fh.truncate(offset);
   });
   return fh;
+}
+
+function settledValue<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
 }

@@ -10,7 +10,7 @@ import { toNumber, type Database, type NullableBigIntColumn } from './schema.js'
  *  - `as2_mdn_outbox`: asynchronous MDNs not yet delivered, so that they survive a stop and are
  *    sent after the restart. A node leases a row while it delivers it, so two nodes never send
  *    the same MDN at once.
- * Partners themselves live in ferry.yaml (as2d.partners), with their certificates on disk.
+ * Partners themselves live in ferry.yaml (as2d.partners) and in `as2_partners` (store/as2-partners.ts).
  */
 
 export type As2Direction = 'in' | 'out';

@@ -4,6 +4,10 @@ import { FerryError } from '../errors.js';
 import { accountStore } from './accounts.js';
 import { adminTokenStore, adminUserStore } from './admin.js';
 import { as2Store } from './as2.js';
+import { as2PartnerStore } from './as2-partners.js';
+import { jobStore } from './jobs.js';
+import { scheduleStore } from './schedules.js';
+import { shutdownReportStore } from './shutdown-reports.js';
 import { eventStore } from './events.js';
 import { historyStore } from './history.js';
 import { openPostgres } from './postgres.js';
@@ -34,6 +38,10 @@ function storeOver(db: Kysely<Database>, engine: StoreEngine): Store {
     history: historyStore(db),
     events: eventStore(db),
     as2: as2Store(db),
+    as2Partners: as2PartnerStore(db),
+    jobs: jobStore(db, engine),
+    schedules: scheduleStore(db),
+    shutdownReports: shutdownReportStore(db),
     close: () => (closing ??= db.destroy()),
   };
 }

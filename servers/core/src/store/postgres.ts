@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { asStoreError } from './guard.js';
-import { migrateToLatest } from './migrations.js';
+import { migrateToLatest } from './migrate.js';
 import type { Database } from './schema.js';
 
 /** Fail the start of a node clearly rather than wait forever for an unreachable database. */

@@ -12,6 +12,7 @@ export interface Database {
   admin_tokens: AdminTokenTable;
   transfer_history: TransferHistoryTable;
   lifecycle_events: LifecycleEventTable;
+  as2_partners: As2PartnerTable;
 }
 
 /** PostgreSQL returns `bigint` as a string (it may exceed 2^53); SQLite returns a number. */
@@ -77,6 +78,29 @@ export interface LifecycleEventTable {
   /** JSON object text. */
   detail: string;
   at: string;
+}
+
+/** AS2 trading partners (store/as2-partners.ts); booleans 0/1, algorithm lists as JSON arrays. */
+export interface As2PartnerTable {
+  id: Generated<number>;
+  /** Their AS2 id; unique. */
+  as2_id: string;
+  /** PEM. */
+  certificate: string;
+  url: string | null;
+  inbox: string;
+  require_signature: number;
+  require_encryption: number;
+  accept_encryption: string;
+  accept_signature: string;
+  send_encryption: string;
+  send_key_transport: string;
+  send_signature: string;
+  send_compression: string;
+  send_mdn: string;
+  send_signed_mdn: number;
+  created_at: string;
+  updated_at: string;
 }
 
 /** PostgreSQL `bigint` arrives as a string; every count Ferry stores fits below 2^53. */

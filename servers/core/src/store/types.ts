@@ -1,5 +1,9 @@
 /** The store as the rest of Ferry sees it: one interface, whichever engine is underneath. */
 import type { As2Store } from './as2.js';
+import type { As2PartnerStore } from './as2-partners.js';
+import type { JobStore } from './jobs.js';
+import type { ScheduleStore } from './schedules.js';
+import type { ShutdownReportStore } from './shutdown-reports.js';
 
 export type StoreEngine = 'sqlite' | 'postgres';
 
@@ -22,6 +26,13 @@ export interface Store {
   readonly events: EventStore;
   /** AS2 message state: received Message-IDs, sent messages, pending asynchronous MDNs. */
   readonly as2: As2Store;
+  /** AS2 trading partners managed through the admin API (besides those in ferry.yaml). */
+  readonly as2Partners: As2PartnerStore;
+  readonly jobs: JobStore;
+  /** What the scheduler remembers per schedule: fire times dealt with, last fire. */
+  readonly schedules: ScheduleStore;
+  /** Node-level shutdown reports, and the drain-window queries that fill them. */
+  readonly shutdownReports: ShutdownReportStore;
   /** Closes the connection (SQLite) or the pool (PostgreSQL). Calling it again is a no-op. */
   close(): Promise<void>;
 }
