@@ -292,7 +292,9 @@ describe('as2d graceful stop: stop_as2d -g -timeout 60 on a node', () => {
     const again = await as2dUrl();
     for (let i = 0; i < 2; i++) expect((await post(again, late)).status).toBe(200);
     expect((await readdir(inbox())).sort()).toEqual(['large.bin', 'late.edi']);
-    const history = await node.api<{ path: string; outcome: string }[]>('GET', '/api/v1/history?limit=10');
-    expect(history.body.filter((h) => h.path === '/late.edi')).toHaveLength(1);
+    // History rows are written in batches, a few milliseconds after their transfer ends.
+    const lateRows = async () => (await node.api<{ path: string; outcome: string }[]>('GET', '/api/v1/history?limit=10')).body.filter((h) => h.path === '/late.edi');
+    await until(async () => (await lateRows()).length > 0, 5000, 'late.edi in the history');
+    expect(await lateRows()).toHaveLength(1);
   });
 });

@@ -116,9 +116,12 @@ tm:
       [0, 'done', 1],
     ]);
     // The push is in the sending node's history as an outbound SFTP transfer, the receipt in the partner's.
-    const { body: sent } = await node.api<{ component: string; protocol: string; direction: string; outcome: string }[]>('GET', '/api/v1/history?component=tm');
+    // History rows are written in batches, a few milliseconds after their transfer ends.
+    let sent: { component: string; protocol: string; direction: string; outcome: string }[] = [];
+    await until(async () => (sent = (await node.api<typeof sent>('GET', '/api/v1/history?component=tm')).body).length > 0, 5000, 'the push in history');
     expect(sent[0]).toMatchObject({ protocol: 'sftp', direction: 'upload', outcome: 'completed' });
-    const { body: received } = await partner.api<{ account: string; path: string; outcome: string }[]>('GET', '/api/v1/history?component=sshd');
+    let received: { account: string; path: string; outcome: string }[] = [];
+    await until(async () => (received = (await partner.api<typeof received>('GET', '/api/v1/history?component=sshd')).body).length > 0, 5000, 'the receipt in history');
     expect(received[0]).toMatchObject({ account: 'acme', outcome: 'completed' });
   });
 

@@ -116,13 +116,19 @@ function sftp(server, cipher, commands, cwd = dir) {
   });
 }
 
+let smallRuns = 0;
 const tests = [
   { name: 'upload 1 GiB', bytes: GIB, run: (s, c) => sftp(s, c, [`put ${big} big.bin`]) },
   { name: 'download 1 GiB', bytes: GIB, run: (s, c) => sftp(s, c, ['get big.bin /dev/null']) },
   {
     name: `${SMALL.count} × 64 KiB, one session`,
     bytes: SMALL.count * SMALL.size,
-    run: (s, c) => sftp(s, c, ['-mkdir small', 'cd small', ...Array.from({ length: SMALL.count }, (_, i) => `put f${String(i).padStart(4, '0')}.bin`)], smallDir),
+    // New files every run, into a directory of their own: overwriting the previous round's files
+    // would measure ext4's flush on truncate/replace (auto_da_alloc) instead of the servers.
+    run: (s, c) => {
+      const target = `small-${++smallRuns}`;
+      return sftp(s, c, [`-mkdir ${target}`, `cd ${target}`, ...Array.from({ length: SMALL.count }, (_, i) => `put f${String(i).padStart(4, '0')}.bin`)], smallDir);
+    },
   },
   {
     name: `${PARALLEL.sessions} sessions × 20 MiB`,

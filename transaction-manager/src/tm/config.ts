@@ -45,38 +45,48 @@ const destination = z.strictObject({ account: z.string().min(1).optional(), path
 
 const envValue = z.union([z.string(), z.number(), z.boolean()]).transform(String);
 
-/** One step of a routing rule. Exactly one key per action, named after what it does. */
-export const actionSchema = z.union([
-  z.strictObject({ rename: namePattern }),
-  z.strictObject({ gzip: z.strictObject({ keep: z.boolean().default(false) }).default({ keep: false }) }),
-  z.strictObject({ gunzip: z.strictObject({ keep: z.boolean().default(false) }).default({ keep: false }) }),
-  z.strictObject({ zip: z.strictObject({ keep: z.boolean().default(false) }).default({ keep: false }) }),
-  z.strictObject({ copy: destination }),
-  z.strictObject({ move: destination }),
-  z.strictObject({ delete: z.literal(true) }),
-  z.strictObject({
-    push: z.strictObject({
-      site: z.string().min(1),
-      /** Remote path: a directory (ending in /, default the site's base) or a name pattern. */
-      path: namePattern.default('{name}'),
-    }),
+// No default for the whole mapping: an optional key with a default would always be present.
+const keep = z.strictObject({ keep: z.boolean().default(false) });
+
+/** One step of a routing rule: exactly one key, named after what it does. */
+const actionShape = {
+  rename: namePattern,
+  gzip: keep,
+  gunzip: keep,
+  zip: keep,
+  copy: destination,
+  move: destination,
+  delete: z.literal(true),
+  push: z.strictObject({
+    site: z.string().min(1),
+    /** Remote path: a directory (ending in /, default the site's base) or a name pattern. */
+    path: namePattern.default('{name}'),
   }),
-  z.strictObject({
-    run: z.strictObject({
-      command: z.string().min(1),
-      args: z.array(z.string()).default([]),
-      env: z.record(z.string(), envValue).default({}),
-      timeout: duration().default(300_000),
-    }),
+  run: z.strictObject({
+    command: z.string().min(1),
+    args: z.array(z.string()).default([]),
+    env: z.record(z.string(), envValue).default({}),
+    timeout: duration().default(300_000),
   }),
-  z.strictObject({
-    webhook: z.strictObject({
-      url: z.url({ protocol: /^https?$/ }),
-      headers: z.record(z.string(), z.string()).default({}),
-      timeout: duration().default(30_000),
-    }),
+  webhook: z.strictObject({
+    url: z.url({ protocol: /^https?$/ }),
+    headers: z.record(z.string(), z.string()).default({}),
+    timeout: duration().default(30_000),
   }),
-]);
+};
+
+export const ACTION_NAMES = Object.keys(actionShape) as (keyof typeof actionShape)[];
+
+// Every key optional and the object strict: a misspelt action is named as an unknown key, and a bad
+// value is reported at its own key (tm.routes[0].actions[1].rename), not as a failed union.
+export const actionSchema = z.strictObject(Object.fromEntries(ACTION_NAMES.map((name) => [name, actionShape[name].optional()])) as {
+  [K in keyof typeof actionShape]: z.ZodOptional<(typeof actionShape)[K]>;
+}).refine((action) => Object.values(action).filter((value) => value !== undefined).length === 1, {
+  message: 'an action has exactly one key',
+  params: { allowed: `one of ${ACTION_NAMES.join(', ')}` },
+  // Said only of an action whose keys are otherwise fine: a bad value is already named at its key.
+  when: (payload) => payload.issues.length === 0,
+});
 
 export const routeSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'route names are 1–64 letters, digits, . _ -'),
@@ -122,7 +132,7 @@ export const tmSection = defineComponentSection(
         }
         names.add(route.name);
         route.actions.forEach((action, j) => {
-          if ('push' in action && !(action.push.site in tm.sites)) {
+          if (action.push !== undefined && !(action.push.site in tm.sites)) {
             ctx.addIssue({
               code: 'custom',
               path: ['routes', i, 'actions', j, 'push', 'site'],

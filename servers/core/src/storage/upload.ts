@@ -32,15 +32,19 @@ interface Located {
 }
 
 /**
- * Resolves an upload's final name in two thread-pool round trips whatever the case: the directory
- * is resolved and checked against the jail (one realpath), then the final name is looked at
- * without following it (one lstat). Only a final symlink, which is rare, takes the full resolution.
+ * Resolves an upload's final name, usually in one thread-pool round trip: the directory is resolved
+ * and checked against the jail (one realpath) while the final name is looked at, without following
+ * it, where it lies when no symlink is on the way (one lstat, at the same time). When the directory
+ * turns out to be elsewhere, the final name is looked at again there. Only a final symlink, which is
+ * rare, takes the full resolution.
  */
 async function locate(jail: Jail, vp: VirtualPath, op: string): Promise<Located> {
   if (vp.isRoot) throw refusal('FERRY_ERR_IS_A_DIRECTORY', op, vp.path, 'is a directory');
-  const dirReal = await jail.resolveParent(vp, op);
+  const lexical = path.join(jail.home, ...vp.segments);
+  const [resolvedDir, lexicalStats] = await Promise.allSettled([jail.resolveParent(vp, op), lstatIfPresent(lexical)]);
+  const dirReal = settledValue(resolvedDir);
   const finalReal = path.join(dirReal, vp.name);
-  const stats = await lstatIfPresent(finalReal);
+  const stats = finalReal === lexical ? settledValue(lexicalStats) : await lstatIfPresent(finalReal);
   if (stats?.isSymbolicLink() !== true) return { dirReal, finalReal, stats };
   // Following a final in-home symlink writes to its target, as a plain open would; the partial
   // then sits next to the target so that commit is a same-directory rename.
@@ -103,6 +107,8 @@ export class LocalUploadHandle implements UploadHandle {
   private phase: Phase = 'opening';
   private superseded = false;
   private opening: Promise<void> = Promise.resolve();
+  /** The partial's identity, read right after it is opened (off the client's path), checked at commit. */
+  private identity: Promise<Stats> | undefined;
   private closing: Promise<void> | undefined;
   private randomBytes = 0;
   private readonly streams: FileSequentialWriter[] = [];
@@ -218,6 +224,9 @@ export class LocalUploadHandle implements UploadHandle {
       this.fh = fh;
       this.startOffset = offset;
       this.phase = 'open';
+      this.identity = fh.stat();
+      // Read at commit; until then a failure here must not count as unhandled.
+      this.identity.catch(() => undefined);
     } catch (err) {
       this.phase = 'abandoned';
       this.release();
@@ -238,20 +247,20 @@ export class LocalUploadHandle implements UploadHandle {
     const { partialReal, finalReal, dirReal } = this.target;
     try {
       await Promise.all(this.streams.map((stream) => closeStream(stream)));
-      // The three lookups are independent, so they share one round trip through the thread pool;
-      // they are judged in order, the directory first.
-      const [dirLookup, partialLookup, handleLookup] = await Promise.allSettled([realpath(dirReal), lstat(partialReal), fh.stat()]);
+      // The lookups and the close are independent, so they share one round trip through the thread
+      // pool; they are judged in order, the directory first. Closed before the rename: once the
+      // final name changes, nothing about this upload can fail.
+      const [dirLookup, partialLookup, closed] = await Promise.allSettled([realpath(dirReal), lstat(partialReal), fh.close()]);
+      const opened = await this.identity!;
       // The directory was resolved at open; if it has been moved or swapped since, the partial is
       // not where the rename would look (or the rename would land somewhere else).
       const dirNow = settledValue(dirLookup);
       if (!this.jail.contains(dirNow)) throw refusal('FERRY_ERR_PATH_OUTSIDE_HOME', 'commit', this.path, 'leaves the account home');
       if (dirNow !== dirReal) throw refusal('FERRY_ERR_NOT_FOUND', 'commit', this.path, 'the directory moved during the upload');
       // Another process may have replaced the partial (the registry of writers is per process).
-      const onDisk = settledValue(partialLookup);
-      const written = settledValue(handleLookup);
-      if (onDisk.ino !== written.ino || onDisk.dev !== written.dev) throw this.aborted('another upload of this file took over');
-      // Closed before the rename: once the final name changes, nothing about this upload can fail.
-      await fh.close();
+      const written = settledValue(partialLookup);
+      if (written.ino !== opened.ino || written.dev !== opened.dev) throw this.aborted('another upload of this file took over');
+      settledValue(closed);
       await rename(partialReal, finalReal);
       return { name: this.target.name, path: this.path, type: 'file', size: written.size, mtime: written.mtime, mode: written.mode };
     } catch (err) {

@@ -43,12 +43,16 @@ type HistoryRow = ReturnType<typeof toRow>;
 /** Rows per INSERT: 13 parameters each stays far below PostgreSQL's 65535 and SQLite's 32766. */
 const MAX_BATCH_ROWS = 500;
 
+/** How long a row waits for others to share its INSERT. */
+const BATCH_WINDOW_MS = 25;
+
 /**
- * Every row recorded during one turn of the event loop goes into one multi-row INSERT (one
- * statement, so one transaction) run right after that turn: busy servers end many transfers at
- * once, and one statement costs the store much less than one per row. The statement runs after the
- * turn, also after the replies that turn queued have been flushed: the client never waits on it.
- * Each caller's promise settles when the statement holding its row does.
+ * Rows recorded within BATCH_WINDOW_MS go into one multi-row INSERT (one statement, so one
+ * transaction): one statement costs the store much less than one per row, and a session moving
+ * many small files one after the other would otherwise pay an insert on its own path between every
+ * two files. The client never waits on it (history is written after the transfer's reply). Each
+ * caller's promise settles when the statement holding its row does; the component host waits for
+ * them before it closes the store.
  */
 class RowBatch {
   #open: { rows: HistoryRow[]; written: Promise<void> } | undefined;
@@ -58,7 +62,7 @@ class RowBatch {
   add(row: HistoryRow): Promise<void> {
     if (this.#open === undefined || this.#open.rows.length >= MAX_BATCH_ROWS) {
       const rows: HistoryRow[] = [];
-      const written = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#insert(rows));
+      const written = new Promise<void>((resolve) => setTimeout(resolve, BATCH_WINDOW_MS)).then(() => this.#insert(rows));
       this.#open = { rows, written };
     }
     this.#open.rows.push(row);

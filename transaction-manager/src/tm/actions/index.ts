@@ -7,6 +7,7 @@ import { copy, move, remove, rename } from './local.js';
 import { pushAction } from './push.js';
 import { run } from './run.js';
 import { webhook } from './webhook.js';
+import { PermanentJobError } from '../worker-pool.js';
 
 export type { ActionContext } from './context.js';
 
@@ -17,14 +18,16 @@ export function actionName(action: ActionConfig): string {
 
 /** Runs one configured action on `file`; returns the file the next action works on. */
 export function runAction(ctx: ActionContext, file: FileRef, action: ActionConfig, store: Store): Promise<FileRef | null> {
-  if ('rename' in action) return rename(ctx, file, action.rename);
-  if ('gzip' in action) return gzip(ctx, file, action.gzip);
-  if ('gunzip' in action) return gunzip(ctx, file, action.gunzip);
-  if ('zip' in action) return zip(ctx, file, action.zip);
-  if ('copy' in action) return copy(ctx, file, action.copy);
-  if ('move' in action) return move(ctx, file, action.move);
-  if ('delete' in action) return remove(ctx, file, true);
-  if ('push' in action) return pushAction(store)(ctx, file, action.push);
-  if ('run' in action) return run(ctx, file, action.run);
-  return webhook(ctx, file, action.webhook);
+  if (action.rename !== undefined) return rename(ctx, file, action.rename);
+  if (action.gzip !== undefined) return gzip(ctx, file, action.gzip);
+  if (action.gunzip !== undefined) return gunzip(ctx, file, action.gunzip);
+  if (action.zip !== undefined) return zip(ctx, file, action.zip);
+  if (action.copy !== undefined) return copy(ctx, file, action.copy);
+  if (action.move !== undefined) return move(ctx, file, action.move);
+  if (action.delete !== undefined) return remove(ctx, file, true);
+  if (action.push !== undefined) return pushAction(store)(ctx, file, action.push);
+  if (action.run !== undefined) return run(ctx, file, action.run);
+  if (action.webhook !== undefined) return webhook(ctx, file, action.webhook);
+  // The config schema allows exactly one key; a step only reaches here if the config changed under it.
+  throw new PermanentJobError(`an action with no known key: ${JSON.stringify(action)}`);
 }
