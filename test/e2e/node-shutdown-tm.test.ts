@@ -103,6 +103,10 @@ scheduler:
     });
     expect(pull.status).toBe(201);
     await until(async () => (await node!.api<JobView>('GET', `/api/v1/jobs/${pull.body.id}`)).body.status === 'running', 10_000, 'the pull to run');
+    // The running job is on tm's component view (what `ferry status` and the drain progress show).
+    await until(async () => (await node!.api<{ jobs: { jobId: number }[] }>('GET', '/api/v1/components/tm')).body.jobs.length === 1, 5000, 'the job on the view');
+    const tmView = await node.api<{ jobs: { jobId: number; kind: string; label: string }[] }>('GET', '/api/v1/components/tm');
+    expect(tmView.body.jobs).toEqual([expect.objectContaining({ jobId: pull.body.id, kind: 'pull', label: 'web:/outbound/big.bin → dave:/in' })]);
     // Queued behind it: three webhook jobs.
     const queued: number[] = [];
     for (let i = 0; i < 3; i++) {

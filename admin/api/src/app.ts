@@ -12,6 +12,7 @@ import { as2PartnerRoutes } from './routes/as2-partners.js';
 import { componentRoutes } from './routes/components.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes, type JobRules } from './routes/jobs.js';
+import { scheduleRoutes, type ScheduleView } from './routes/schedules.js';
 import { nodeRoutes } from './routes/node.js';
 import { addSharedSchemas } from './schemas.js';
 
@@ -25,6 +26,8 @@ export interface AdminApiOptions {
   accountHomeRoot: string;
   /** The job kinds and payload check of the node's transaction manager. */
   jobRules: JobRules;
+  /** The scheduler's schedules with their next fire (none when the node runs no scheduler). */
+  schedules: () => readonly ScheduleView[];
 }
 
 export const DOCS_PREFIX = '/docs';
@@ -91,6 +94,7 @@ export async function buildAdminApi(options: AdminApiOptions): Promise<FastifyIn
   accountRoutes(app, options.store, resolve(options.dataDir, options.accountHomeRoot));
   as2PartnerRoutes(app, options.store);
   jobRoutes(app, options.store, options.jobRules);
+  scheduleRoutes(app, options.store, options.schedules);
 
   await app.ready();
   return app;

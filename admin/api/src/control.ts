@@ -1,4 +1,4 @@
-import type { LifecycleState, ListeningAddress, NodePlan, NodePlanMessage, PlanRequester, TransferSnapshot } from '@ferry/core';
+import type { LifecycleState, ListeningAddress, NodePlan, NodePlanMessage, PlanRequester, RunningJobSnapshot, TransferSnapshot } from '@ferry/core';
 
 /** What the supervisor knows of one component, as the admin API shows it. */
 export interface ComponentView {
@@ -14,6 +14,8 @@ export interface ComponentView {
   drainDeadline: string | null;
   afterDrain: 'stop' | 'hold' | null;
   transfers: TransferSnapshot[];
+  /** Jobs running in it (the transaction manager). */
+  jobs: RunningJobSnapshot[];
   listening: ListeningAddress[];
   /** The last unexpected exit, for the operator. */
   lastExit: { code: number | null; signal: string | null; at: string } | null;

@@ -68,6 +68,15 @@ export const ComponentView = {
     drainDeadline: { ...nullableIsoTime, description: 'When the running drain cuts what is left.' },
     afterDrain: { type: ['string', 'null'], enum: ['stop', 'hold', null], description: 'stop: graceful stop; hold: suspend.' },
     transfers: { type: 'array', items: { $ref: 'TransferSnapshot#' } },
+    jobs: {
+      type: 'array',
+      description: 'Jobs running in it (the transaction manager).',
+      items: {
+        type: 'object',
+        required: ['jobId', 'kind', 'label', 'startedAt'],
+        properties: { jobId: { type: 'integer' }, kind: { type: 'string' }, label: { type: 'string' }, startedAt: isoTime },
+      },
+    },
     listening: { type: 'array', items: { $ref: 'ListeningAddress#' } },
     lastExit: {
       type: ['object', 'null'],

@@ -34,6 +34,7 @@ const API_ROUTES = [
   'POST /api/v1/jobs',
   'GET /api/v1/jobs/{id}',
   'POST /api/v1/jobs/{id}/retry',
+  'GET /api/v1/schedules',
 ];
 const PROBES = ['GET /healthz', 'GET /readyz'];
 

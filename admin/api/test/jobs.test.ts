@@ -58,4 +58,16 @@ describe('jobs', () => {
     expect(retried.status).toBe(200);
     expect(retried.body).toMatchObject({ status: 'queued', attempts: 0 });
   });
+
+  it('lists the schedules with their next fire and what the store remembers of them', async () => {
+    const before = await call(api, 'GET', '/api/v1/schedules');
+    expect(before.status).toBe(200);
+    expect(before.body).toEqual([
+      { name: 'hourly-pull', cron: '0 * * * *', timezone: null, misfire: 'once', kind: 'pull', nextFire: expect.stringMatching(/T\d\d:00:00\.000Z$/), lastFireAt: null, coveredUntil: null },
+    ]);
+    await api.store.schedules.track('hourly-pull', '2026-11-21T10:00:00.000Z');
+    await api.store.schedules.advance('hourly-pull', '2026-11-21T11:00:00.000Z', '2026-11-21T11:00:00.000Z');
+    const after = await call(api, 'GET', '/api/v1/schedules');
+    expect(after.body[0]).toMatchObject({ lastFireAt: '2026-11-21T11:00:00.000Z', coveredUntil: '2026-11-21T11:00:00.000Z' });
+  });
 });

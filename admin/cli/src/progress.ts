@@ -1,7 +1,7 @@
 import { formatBytes, formatSeconds, isFerryError, type LifecycleState } from '@ferry/core';
 import type { AdminClient } from './client.js';
 import { EXIT, println, type CliIo } from './io.js';
-import type { ComponentView, TransferSnapshot } from './wire.js';
+import type { ComponentView, RunningJobSnapshot, TransferSnapshot } from './wire.js';
 
 /** The end of a wait: reached where it was going (ok), or will not get there. */
 export interface Verdict {
@@ -26,12 +26,18 @@ function headline(view: ComponentView, countdown: boolean): string {
     line += `, deadline ${view.drainDeadline}${countdown ? ` (in ${formatSeconds(left)})` : ''}`;
   }
   const n = view.transfers.length;
-  return `${line}, ${n} active transfer${n === 1 ? '' : 's'}`;
+  line += `, ${n} active transfer${n === 1 ? '' : 's'}`;
+  const jobs = view.jobs?.length ?? 0;
+  return jobs > 0 ? `${line}, ${jobs} running job${jobs === 1 ? '' : 's'}` : line;
+}
+
+function jobLine(job: RunningJobSnapshot): string {
+  return `  job ${job.jobId} ${job.kind}  ${job.label}  since ${job.startedAt}`;
 }
 
 /** The view as printed; the countdown is left out of the comparison, or it would print every second. */
 function render(view: ComponentView): { text: string; key: string } {
-  const lines = view.transfers.map(transferLine);
+  const lines = [...view.transfers.map(transferLine), ...(view.jobs ?? []).map(jobLine)];
   return { text: [headline(view, true), ...lines].join('\n'), key: [headline(view, false), ...lines].join('\n') };
 }
 

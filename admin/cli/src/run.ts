@@ -4,7 +4,7 @@ import { AdminClient, NodeRefusal } from './client.js';
 import { addAccount, changePassword, listAccounts, removeAccount } from './commands/accounts.js';
 import { addPartner, listPartners, removePartner, showPartner } from './commands/as2.js';
 import type { CommandContext } from './commands/context.js';
-import { listJobs, retryJob, showJob } from './commands/jobs.js';
+import { listJobs, listSchedules, retryJob, showJob } from './commands/jobs.js';
 import { resume, start, stop, suspend } from './commands/lifecycle.js';
 import { nodeReport, nodeResume, nodeShutdown, nodeSuspend } from './commands/node.js';
 import { status } from './commands/status.js';
@@ -39,6 +39,7 @@ const COMMANDS: readonly CommandSpec[] = [
   { words: ['jobs'], operands: [], options: ['json'], run: listJobs },
   { words: ['jobs', 'show'], operands: ['id'], options: ['json'], run: showJob },
   { words: ['jobs', 'retry'], operands: ['id'], options: [], run: retryJob },
+  { words: ['schedules'], operands: [], options: ['json'], run: listSchedules },
   { words: ['accounts', 'list'], operands: [], options: ['json'], run: listAccounts },
   { words: ['accounts', 'add'], operands: ['name'], options: ['password-stdin', 'home', 'ssh-key'], run: addAccount },
   { words: ['accounts', 'passwd'], operands: ['name'], options: ['password-stdin'], run: changePassword },

@@ -25,6 +25,7 @@ Jobs (the transaction manager's queue):
   jobs [--json]                        the last 100 jobs, with the count per status
   jobs show <id>                       one job: payload, attempts, last error, result
   jobs retry <id>                      put a failed job back in the queue
+  schedules [--json]                   the scheduler's schedules: next and last fire
 
 Accounts:
   accounts list [--json]

@@ -1,4 +1,4 @@
-import type { Job, JobStatus, LifecycleState, TransferSnapshot } from '@ferry/core';
+import type { Job, JobStatus, LifecycleState, RunningJobSnapshot, TransferSnapshot } from '@ferry/core';
 
 /**
  * The shapes of the admin API replies that the CLI reads. The CLI is an HTTP client of the node:
@@ -15,6 +15,8 @@ export interface ComponentView {
   drainDeadline: string | null;
   afterDrain: 'stop' | 'hold' | null;
   transfers: TransferSnapshot[];
+  /** Absent from nodes older than the transaction manager. */
+  jobs?: RunningJobSnapshot[];
   lastExit: { code: number | null; signal: string | null; at: string } | null;
   note: string | null;
 }
@@ -66,10 +68,22 @@ export interface As2Partner {
   updatedAt: string;
 }
 
-export type { TransferSnapshot };
+export type { RunningJobSnapshot, TransferSnapshot };
 
 /** `GET /api/v1/jobs/:id`: the store's job, as JSON. */
 export type JobView = Job;
+
+/** `GET /api/v1/schedules`. */
+export interface ScheduleView {
+  name: string;
+  cron: string;
+  timezone: string | null;
+  misfire: string;
+  kind: string;
+  nextFire: string | null;
+  lastFireAt: string | null;
+  coveredUntil: string | null;
+}
 
 export interface JobList {
   counts: Record<JobStatus, number>;

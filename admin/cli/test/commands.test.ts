@@ -152,7 +152,7 @@ describe('status, transfers, history', () => {
     const run = await cli(['status'], { env });
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^node running, pid \d+/);
-    expect(run.stdout).toMatch(/ID\s+STATE\s+PID\s+TRANSFERS\s+RESTARTS/);
+    expect(run.stdout).toMatch(/ID\s+STATE\s+PID\s+TRANSFERS\s+JOBS\s+RESTARTS/);
     expect(run.stdout).toMatch(/httpd\s+running\s+\d+\s+1\s+0/);
     expect(run.stdout).toMatch(/ftpd\s+running\s+\d+\s+0\s+0/);
 

@@ -33,4 +33,10 @@ describe('ferry jobs', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/only a failed job can be retried/);
   });
+
+  it('lists the schedules', async () => {
+    const list = await cli(['schedules'], { env });
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^NAME\s+CRON\s+JOB\s+MISFIRE\s+NEXT\s+LAST\nhourly-pull\s+0 \* \* \* \*\s+pull\s+once\s+\S+Z\s+-\n$/);
+  });
 });

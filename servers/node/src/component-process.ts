@@ -198,6 +198,7 @@ export class ComponentProcess extends EventEmitter<ProcessEvents> implements Pla
       drainDeadline: this.#child ? (status?.drainDeadline ?? null) : null,
       afterDrain: this.#child ? (status?.afterDrain ?? null) : null,
       transfers,
+      jobs: this.#child ? (status?.jobs ?? []) : [],
       listening: [...this.#listening],
       lastExit: this.#lastExit,
       note: this.#note,

@@ -9,7 +9,7 @@ import { nodeSection } from './config.js';
 import { SECTIONS } from './sections.js';
 import { Supervisor, type ComponentPlan } from './supervisor.js';
 import { adminSection } from '@ferry/admin-api';
-import { API_JOB_KINDS, checkApiJob, tmSection } from '@ferry/transaction-manager';
+import { API_JOB_KINDS, checkApiJob, describeSchedules, schedulerSection, tmSection } from '@ferry/transaction-manager';
 
 export const NODE_FILE = 'node.json';
 const VERSION = '0.1.0';
@@ -72,6 +72,7 @@ export async function startNode(options: StartOptions): Promise<void> {
     dataDir,
     accountHomeRoot: join(dataDir, 'homes'),
     jobRules: { kinds: API_JOB_KINDS, check: checkApiJob },
+    schedules: () => (enabled.includes('scheduler') ? describeSchedules(readSection(config, schedulerSection)) : []),
   });
   const adminUrl = await api.listen({ port: admin.port, host: admin.host });
   const nodeFile = join(dataDir, NODE_FILE);

@@ -249,6 +249,7 @@ export class FakeNode implements NodeControl {
       drainDeadline: c.drainDeadline === null ? null : new Date(c.drainDeadline).toISOString(),
       afterDrain: c.afterDrain,
       transfers: c.transfers.list(),
+      jobs: [],
       listening: c.state === 'stopped' ? [] : [{ name: c.id, address: '127.0.0.1', port: 0 }],
       lastExit: c.lastExit,
       note: c.note,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createLogger, openStore, type Store } from '@ferry/core';
 import type { FastifyInstance } from 'fastify';
 import { request as httpRequest } from 'undici';
-import { API_JOB_KINDS, checkApiJob } from '@ferry/transaction-manager';
+import { API_JOB_KINDS, checkApiJob, describeSchedules, schedulerSection } from '@ferry/transaction-manager';
 import { buildAdminApi } from '../../src/index.js';
 import { FakeNode, type FakeNodeOptions } from './fake-node.js';
 
@@ -30,6 +30,12 @@ export interface StartApiOptions {
 
 const DEFAULT_COMPONENTS = { httpd: 30_000, ftpd: 86_400_000, tm: 60_000 };
 
+/** The schedules the API describes: one, through the scheduler's own config section. */
+const SCHEDULER = schedulerSection.schema.parse({
+  schedules: [{ name: 'hourly-pull', cron: '0 * * * *', misfire: 'once', job: { kind: 'pull', payload: { site: 'partner', remotePath: '/out/', account: 'alice', path: '/in' } } }],
+});
+const SCHEDULES = () => describeSchedules(SCHEDULER);
+
 /** A real admin API on a real socket (port 0), over a SQLite store in a temp dir and a FakeNode. */
 export async function startApi(options: StartApiOptions = {}): Promise<RunningApi> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ferry-admin-'));
@@ -40,7 +46,7 @@ export async function startApi(options: StartApiOptions = {}): Promise<RunningAp
   const lines: string[] = [];
   const log = createLogger({ component: 'node', level: 'debug', destination: { write: (line: string) => void lines.push(line) } });
   const homeRoot = join(dataDir, 'homes');
-  const app = await buildAdminApi({ control: node, store, log, dataDir, accountHomeRoot: homeRoot, jobRules: { kinds: API_JOB_KINDS, check: checkApiJob } });
+  const app = await buildAdminApi({ control: node, store, log, dataDir, accountHomeRoot: homeRoot, jobRules: { kinds: API_JOB_KINDS, check: checkApiJob }, schedules: SCHEDULES });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     app,

@@ -1,6 +1,6 @@
 import { EXIT, println } from '../io.js';
 import { table } from '../table.js';
-import type { JobList, JobView } from '../wire.js';
+import type { JobList, JobView, ScheduleView } from '../wire.js';
 import type { CommandContext } from './context.js';
 
 /** `jobs [--json]`: the transaction manager's queue, newest first, with the count per status. */
@@ -38,4 +38,21 @@ function summary(job: JobView): string {
   const file = p.file ? `${p.file.account ?? 'host'}:${p.file.path ?? ''}` : '';
   const what = [p.rule, p.site, p.remotePath, file].filter(Boolean).join(' ');
   return job.status === 'failed' && job.lastError ? `${what} — ${job.lastError}` : what;
+}
+
+/** `schedules [--json]`: the scheduler's schedules with their next and last fire. */
+export async function listSchedules(ctx: CommandContext): Promise<number> {
+  const { client, io, args } = ctx;
+  const schedules = await client.get<ScheduleView[]>('/api/v1/schedules');
+  if (args.json) {
+    println(io.stdout, JSON.stringify(schedules, null, 2));
+    return EXIT.ok;
+  }
+  if (schedules.length === 0) {
+    println(io.stdout, 'no schedules (the scheduler is not enabled or has none)');
+    return EXIT.ok;
+  }
+  const rows = schedules.map((s) => [s.name, s.cron + (s.timezone ? ` (${s.timezone})` : ''), s.kind, s.misfire, s.nextFire ?? '-', s.lastFireAt ?? '-']);
+  println(io.stdout, table(['NAME', 'CRON', 'JOB', 'MISFIRE', 'NEXT', 'LAST'], rows));
+  return EXIT.ok;
 }

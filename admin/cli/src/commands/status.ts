@@ -13,8 +13,8 @@ export async function status(ctx: CommandContext): Promise<number> {
   }
   println(io.stdout, `node ${node.state}, pid ${node.pid}, up since ${node.startedAt}, version ${node.version}, admin API ${client.location.adminUrl}`);
   println(io.stdout);
-  const rows = components.map((c) => [c.id, c.state, c.pid === null ? '-' : String(c.pid), String(c.transfers.length), String(c.restarts), remark(c)]);
-  println(io.stdout, table(['ID', 'STATE', 'PID', 'TRANSFERS', 'RESTARTS', ''], rows));
+  const rows = components.map((c) => [c.id, c.state, c.pid === null ? '-' : String(c.pid), String(c.transfers.length), String(c.jobs?.length ?? 0), String(c.restarts), remark(c)]);
+  println(io.stdout, table(['ID', 'STATE', 'PID', 'TRANSFERS', 'JOBS', 'RESTARTS', ''], rows));
   return EXIT.ok;
 }
 
