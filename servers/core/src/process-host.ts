@@ -60,7 +60,9 @@ export async function runComponentProcess(factory: ComponentFactory): Promise<vo
     routeUploads: config.routeUploads === true && component.id !== 'tm',
   });
 
+  let exiting = false;
   const exit = async (code: number): Promise<void> => {
+    exiting = true;
     // The history row (and routing job) of a transfer that ended just before the stop goes in first.
     await runtime.writesSettled();
     await store.close().catch(() => undefined);
@@ -89,6 +91,8 @@ export async function runComponentProcess(factory: ComponentFactory): Promise<vo
   // SIGTERM from the supervisor is the ordinary stop (the fallback when a drain is not acknowledged).
   process.on('SIGTERM', () => void runtime.stopNow());
   process.on('disconnect', () => {
+    // Our own exit disconnects too: only a supervisor that vanished is news.
+    if (exiting) return;
     log.warn('supervisor went away: stopping now');
     void runtime.stopNow();
   });
