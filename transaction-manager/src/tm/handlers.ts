@@ -6,12 +6,11 @@ import { actionName, runAction, type ActionContext } from './actions/index.js';
 import { asTransfer, pushAction, withClient } from './actions/push.js';
 import { run as runCommand } from './actions/run.js';
 import { webhook } from './actions/webhook.js';
-import type { SiteConfig } from '../outbound/index.js';
+import type { OutboundClient, SiteConfig } from '../outbound/index.js';
 import type { FileAccess, FileRef } from './files.js';
 import { parsePayload, type Payload } from './payloads.js';
 import type { RoutingTable } from './routing.js';
 import { PermanentJobError, type JobHandler, type JobOutcome, type JobRun } from './worker-pool.js';
-
 
 export interface HandlerDeps {
   store: Store;
@@ -22,17 +21,14 @@ export interface HandlerDeps {
   log: Logger;
 }
 
+/** What an action of this job gets; names are made from `root` (the routing's first job) and `at`. */
+function contextFor(deps: HandlerDeps, run: JobRun, root = run.job.id, at = new Date(run.job.createdAt)): ActionContext {
+  const { files, transfers, sites, log } = deps;
+  return { jobId: run.job.id, naming: { jobId: root, at }, signal: run.signal, files, transfers, sites, log };
+}
+
 /** The job kinds the transaction manager runs, by name. */
 export function jobHandlers(deps: HandlerDeps): Record<string, JobHandler> {
-  const context = (run: JobRun, root: number, at: Date): ActionContext => ({
-    jobId: run.job.id,
-    naming: { jobId: root, at },
-    signal: run.signal,
-    files: deps.files,
-    transfers: deps.transfers,
-    sites: deps.sites,
-    log: deps.log,
-  });
 
   return {
     /** A received file: one first step per matching rule. */
@@ -54,7 +50,7 @@ export function jobHandlers(deps: HandlerDeps): Record<string, JobHandler> {
       const rule = deps.routes.rule(step.rule);
       const action = rule?.actions[step.index];
       if (!rule || !action) throw new PermanentJobError(`route "${step.rule}" has no action ${step.index} (the config changed since the routing began)`);
-      const output = await runAction(context(run, step.root, new Date(step.at)), step.file, action, deps.store);
+      const output = await runAction(contextFor(deps, run, step.root, new Date(step.at)), step.file, action, deps.store);
       const index = step.index + 1;
       const next =
         output !== null && index < rule.actions.length
@@ -65,7 +61,7 @@ export function jobHandlers(deps: HandlerDeps): Record<string, JobHandler> {
 
     push: async (run) => {
       const { site, file, path } = parsePayload('push', run.job.payload);
-      await pushAction(deps.store)(context(run, run.job.id, new Date(run.job.createdAt)), file, { site, path });
+      await pushAction(deps.store)(contextFor(deps, run), file, { site, path });
       return { result: { site, file } };
     },
 
@@ -73,13 +69,13 @@ export function jobHandlers(deps: HandlerDeps): Record<string, JobHandler> {
 
     run: async (run) => {
       const { file, ...config } = parsePayload('run', run.job.payload);
-      await runCommand(context(run, run.job.id, new Date(run.job.createdAt)), file, config);
+      await runCommand(contextFor(deps, run), file, config);
       return { result: { command: config.command } };
     },
 
     webhook: async (run) => {
       const { file, ...config } = parsePayload('webhook', run.job.payload);
-      await webhook(context(run, run.job.id, new Date(run.job.createdAt)), file, config);
+      await webhook(contextFor(deps, run), file, config);
       return { result: { url: new URL(config.url).origin } };
     },
   };
@@ -91,15 +87,7 @@ export function jobHandlers(deps: HandlerDeps): Record<string, JobHandler> {
  * asked) and routed. A re-run after a crash pulls what is still there again, under the same names.
  */
 async function pull(deps: HandlerDeps, run: JobRun, job: Payload<'pull'>): Promise<JobOutcome> {
-  const ctx: ActionContext = {
-    jobId: run.job.id,
-    naming: { jobId: run.job.id, at: new Date(run.job.createdAt) },
-    signal: run.signal,
-    files: deps.files,
-    transfers: deps.transfers,
-    sites: deps.sites,
-    log: deps.log,
-  };
+  const ctx = contextFor(deps, run);
   const pulled: string[] = [];
   await withClient(ctx, job.site, deps.store, async (client, site) => {
     let remotes: { path: string; size: number | null }[];
@@ -136,7 +124,7 @@ async function pull(deps: HandlerDeps, run: JobRun, job: Payload<'pull'>): Promi
 async function pullOne(
   ctx: ActionContext,
   site: SiteConfig,
-  client: Parameters<Parameters<typeof withClient>[3]>[0],
+  client: OutboundClient,
   remote: { path: string; size: number | null },
   target: FileRef,
 ): Promise<void> {

@@ -155,18 +155,25 @@ export class WorkerPool {
       }
       const permanent = err instanceof PermanentJobError || (isFerryError(err) && PERMANENT_CODES.has(err.code));
       if (permanent || job.attempts >= job.maxAttempts) {
-        await store.jobs.fail(job.id, worker, reason);
-        log.error({ event: 'job.end', jobId: job.id, kind: job.kind, outcome: 'failed', err }, `job ${job.id} ${job.kind} failed for good after ${job.attempts} attempt(s): ${reason}`);
+        if (await store.jobs.fail(job.id, worker, reason)) {
+          log.error({ event: 'job.end', jobId: job.id, kind: job.kind, outcome: 'failed', err }, `job ${job.id} ${job.kind} failed for good after ${job.attempts} attempt(s): ${reason}`);
+        } else this.#lostLease(job, reason);
       } else {
         const delay = Math.min(this.options.retry.maxBackoff, this.options.retry.backoff * 2 ** (job.attempts - 1));
-        await store.jobs.retry(job.id, worker, reason, new Date(Date.now() + delay).toISOString());
-        log.warn({ event: 'job.retry', jobId: job.id, kind: job.kind, delayMs: delay }, `job ${job.id} ${job.kind} failed (attempt ${job.attempts}/${job.maxAttempts}), retry in ${delay} ms: ${reason}`);
+        if (await store.jobs.retry(job.id, worker, reason, new Date(Date.now() + delay).toISOString())) {
+          log.warn({ event: 'job.retry', jobId: job.id, kind: job.kind, delayMs: delay }, `job ${job.id} ${job.kind} failed (attempt ${job.attempts}/${job.maxAttempts}), retry in ${delay} ms: ${reason}`);
+        } else this.#lostLease(job, reason);
       }
     } catch (storeErr) {
       // The lease runs out and another attempt follows: nothing is lost, only delayed.
       log.error({ err: storeErr, jobId: job.id }, `job ${job.id}: could not record its outcome (${reason})`);
     }
     running.end('failed', reason);
+  }
+
+  /** Another worker took the job over (this one's lease ran out): its outcome is that worker's to record. */
+  #lostLease(job: Job, reason: string): void {
+    this.options.log.warn({ event: 'job.lease-lost', jobId: job.id, kind: job.kind }, `job ${job.id} ${job.kind}: another worker holds it now; this attempt ended with: ${reason}`);
   }
 }
 
