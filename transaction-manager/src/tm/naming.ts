@@ -41,11 +41,19 @@ export function placeholderValues(input: NamingInput): Record<Placeholder, strin
   };
 }
 
+/**
+ * Fills the placeholders of `text`. One that is not a placeholder name stays as written (a command
+ * argument may hold braces of its own); name patterns never have one, the config refuses them.
+ */
+export function fillPlaceholders(text: string, input: NamingInput): string {
+  const values: Readonly<Record<string, string>> = placeholderValues(input);
+  return text.replace(PLACEHOLDER, (whole, key: string) => values[key] ?? whole);
+}
+
 /** The target path a pattern names for this file (normalized, absolute). */
 export function applyPattern(pattern: string, input: NamingInput): string {
-  const values = placeholderValues(input);
-  let filled = pattern.replace(PLACEHOLDER, (_, key: string) => values[key as Placeholder] ?? '');
-  if (filled.endsWith('/')) filled += values.name;
-  const absolute = filled.startsWith('/') ? filled : posix.join(values.dir, filled);
+  let filled = fillPlaceholders(pattern, input);
+  if (filled.endsWith('/')) filled += posix.basename(input.path);
+  const absolute = filled.startsWith('/') ? filled : posix.join(posix.dirname(input.path), filled);
   return posix.normalize(absolute);
 }

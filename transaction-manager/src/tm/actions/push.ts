@@ -1,7 +1,6 @@
 import { posix } from 'node:path';
 import { FerryError, type Store, type TransferDirection } from '@ferry/core';
 import { connect, type OutboundClient, type SiteConfig } from '../../outbound/index.js';
-import type { FileRef } from '../files.js';
 import { applyPattern } from '../naming.js';
 import type { Action, ActionContext } from './context.js';
 
@@ -84,4 +83,3 @@ export function pushAction(store: Store): Action<PushConfig> {
   };
 }
 
-export type { FileRef };

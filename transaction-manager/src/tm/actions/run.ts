@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
+import { posix } from 'node:path';
 import { FerryError } from '@ferry/core';
-import { placeholderValues } from '../naming.js';
+import { fillPlaceholders } from '../naming.js';
 import type { Action } from './context.js';
 
 export interface RunConfig {
@@ -21,14 +22,14 @@ export const run: Action<RunConfig> = async (ctx, file, config) => {
   const opened = await ctx.files.open(file);
   const stat = await opened.storage.stat(opened.path).catch(() => undefined);
   const host = await ctx.files.hostPath(opened);
-  const values = placeholderValues({ ...ctx.naming, path: file.path, account: file.account });
-  const args = config.args.map((arg) => arg.replace(/\{([a-z]+)\}/g, (whole, key: string) => (values as Record<string, string>)[key] ?? whole));
+  const naming = { ...ctx.naming, path: file.path, account: file.account };
+  const args = config.args.map((arg) => fillPlaceholders(arg, naming));
   const env = {
     ...process.env,
     ...config.env,
     FERRY_FILE: host,
     FERRY_PATH: file.path,
-    FERRY_NAME: values.name,
+    FERRY_NAME: posix.basename(file.path),
     FERRY_ACCOUNT: file.account ?? '',
     FERRY_SIZE: String(stat?.size ?? ''),
     FERRY_JOB: String(ctx.jobId),
