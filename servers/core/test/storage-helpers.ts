@@ -5,7 +5,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterEach, expect } from 'vitest';
 import type { ErrorCode } from '../src/errors.js';
-import { localStorage, type Storage, type UploadHandle } from '../src/storage/index.js';
+import { localStorage, type MetadataMode, type Storage, type UploadHandle } from '../src/storage/index.js';
 
 export interface Sandbox {
   /** Real path of the account home. */
@@ -16,6 +16,14 @@ export interface Sandbox {
 }
 
 const roots: string[] = [];
+
+/** undefined: chosen from the mount table, as in production (inline on a local disk). */
+let metadataCalls: MetadataMode | undefined;
+
+/** Runs the storage suites imported after this call with the given way of making metadata calls. */
+export function useMetadataCalls(mode: MetadataMode): void {
+  metadataCalls = mode;
+}
 
 afterEach(async () => {
   await Promise.all(roots.splice(0).map((root) => rm(root, { recursive: true, force: true })));
@@ -28,7 +36,7 @@ export async function sandbox(): Promise<Sandbox> {
   const outside = path.join(root, 'outside');
   await mkdir(home);
   await mkdir(outside);
-  return { home, outside, storage: await localStorage(home) };
+  return { home, outside, storage: await localStorage(home, { metadataCalls }) };
 }
 
 export async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<void> {

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
-import { unlink, type FileHandle } from 'node:fs/promises';
+import type { FileDescriptor } from './descriptor.js';
 import { errnoOf } from './errno.js';
+import type { FsCalls } from './fs-calls.js';
 
 // Absent on Windows; there the races they close stay open, nothing else changes.
 /** A symlink swapped in after resolution fails the open with ELOOP instead of being followed. */
@@ -8,8 +9,8 @@ export const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 /** Opening a FIFO would otherwise block a thread-pool thread until the other end shows up. */
 export const O_NONBLOCK = constants.O_NONBLOCK ?? 0;
 
-/** Runs `work` on a freshly opened handle, closing the handle if it throws. */
-export async function closeOnFailure<T>(fh: FileHandle, work: () => Promise<T>): Promise<T> {
+/** Runs `work` on a freshly opened file, closing the file if it throws. */
+export async function closeOnFailure<T>(fh: FileDescriptor, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
@@ -18,9 +19,9 @@ export async function closeOnFailure<T>(fh: FileHandle, work: () => Promise<T>):
   }
 }
 
-export async function removeIfPresent(real: string): Promise<void> {
+export async function removeIfPresent(calls: FsCalls, real: string): Promise<void> {
   try {
-    await unlink(real);
+    await calls.unlink(real);
   } catch (err) {
     if (errnoOf(err) !== 'ENOENT') throw err;
   }
@@ -30,7 +31,7 @@ export async function removeIfPresent(real: string): Promise<void> {
  * Writes every byte of `buffers` at `position`, retrying short writes (a disk filling up, or more
  * buffers than IOV_MAX). `progress` sees each syscall's count so callers can account partial work.
  */
-export async function writeFully(fh: FileHandle, buffers: Buffer[], position: number, progress: (written: number) => void): Promise<void> {
+export async function writeFully(fh: FileDescriptor, buffers: Buffer[], position: number, progress: (written: number) => void): Promise<void> {
   let pending = buffers;
   let at = position;
   while (pending.length > 0) {

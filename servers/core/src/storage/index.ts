@@ -1,3 +1,4 @@
+export type { MetadataMode } from './fs-calls.js';
 export { localStorage } from './local.js';
 export { PARTIAL_SUFFIX } from './jail.js';
 export { DEFAULT_HIGH_WATER_MARK } from './streams.js';

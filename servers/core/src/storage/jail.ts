@@ -1,6 +1,6 @@
-import { readlink, realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { errnoOf, refusal } from './errno.js';
+import type { FsCalls } from './fs-calls.js';
 
 /** Suffix of in-progress uploads; such names are hidden from listings and never addressable. */
 export const PARTIAL_SUFFIX = '.ferry-partial';
@@ -69,7 +69,11 @@ export function parentOf(vp: VirtualPath): VirtualPath {
 export class Jail {
   private readonly prefix: string;
 
-  constructor(readonly home: string) {
+  constructor(
+    readonly home: string,
+    /** How this home's metadata calls are made (see FsCalls); every storage operation uses them. */
+    readonly calls: FsCalls,
+  ) {
     this.prefix = home.endsWith(path.sep) ? home : home + path.sep;
   }
 
@@ -90,12 +94,12 @@ export class Jail {
 
   /** Resolves every symlink, the final one included, and refuses anything that lands outside. */
   async resolve(vp: VirtualPath, op: string): Promise<Resolved> {
-    return this.checked(await resolveReal(this.lexical(vp), 0), vp, op);
+    return this.checked(await resolveReal(this.calls, this.lexical(vp), 0), vp, op);
   }
 
   /** Same for a host path found on disk (a link target); errors still name `vp`. */
   async resolveHost(hostPath: string, vp: VirtualPath, op: string): Promise<Resolved> {
-    return this.checked(await resolveReal(hostPath, 0), vp, op);
+    return this.checked(await resolveReal(this.calls, hostPath, 0), vp, op);
   }
 
   /**
@@ -124,28 +128,28 @@ export class Jail {
  * or a dangling symlink, whose target is resolved in turn (so a dangling link pointing outside is
  * caught even though the kernel's realpath gives up on it).
  */
-async function resolveReal(hostPath: string, hops: number): Promise<Resolved> {
+async function resolveReal(calls: FsCalls, hostPath: string, hops: number): Promise<Resolved> {
   try {
-    return { real: await realpath(hostPath), exists: true, parentExists: true };
+    return { real: await calls.realpath(hostPath), exists: true, parentExists: true };
   } catch (err) {
     if (errnoOf(err) !== 'ENOENT') throw err;
   }
   const parentPath = path.dirname(hostPath);
   if (parentPath === hostPath) throw Object.assign(new Error('filesystem root is missing'), { code: 'ENOENT' });
-  const parent = await resolveReal(parentPath, hops);
+  const parent = await resolveReal(calls, parentPath, hops);
   const candidate = path.join(parent.real, path.basename(hostPath));
   if (!parent.exists) return { real: candidate, exists: false, parentExists: false };
 
   let target: string;
   try {
-    target = await readlink(candidate);
+    target = await calls.readlink(candidate);
   } catch (err) {
     const errno = errnoOf(err);
     if (errno === 'ENOENT') return { real: candidate, exists: false, parentExists: true };
     // EINVAL: something that is not a symlink appeared since realpath failed; look again.
-    if (errno === 'EINVAL' && hops < MAX_LINK_HOPS) return resolveReal(candidate, hops + 1);
+    if (errno === 'EINVAL' && hops < MAX_LINK_HOPS) return resolveReal(calls, candidate, hops + 1);
     throw err;
   }
   if (hops >= MAX_LINK_HOPS) throw Object.assign(new Error('too many symbolic links'), { code: 'ELOOP' });
-  return resolveReal(path.resolve(parent.real, target), hops + 1);
+  return resolveReal(calls, path.resolve(parent.real, target), hops + 1);
 }

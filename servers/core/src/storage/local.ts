@@ -1,23 +1,12 @@
 import { constants, type Stats } from 'node:fs';
-import {
-  lstat,
-  lutimes,
-  mkdir,
-  open,
-  readdir,
-  readlink,
-  realpath,
-  rename,
-  rmdir,
-  stat,
-  statfs,
-  symlink,
-  unlink,
-} from 'node:fs/promises';
+import { lutimes, mkdir, readdir, realpath, rmdir, stat, statfs, symlink } from 'node:fs/promises';
 import path from 'node:path';
+import { FileDescriptor } from './descriptor.js';
 import { errnoOf, refusal, storageError } from './errno.js';
 import { O_NOFOLLOW, O_NONBLOCK, closeOnFailure, removeIfPresent } from './files.js';
+import { fsCalls, type FsCalls } from './fs-calls.js';
 import { Jail, isPartialName, parseVirtual, type VirtualPath } from './jail.js';
+import { metadataModeFor } from './mounts.js';
 import { LocalReadHandle } from './read.js';
 import { isByteCount } from './streams.js';
 import { LocalUploadHandle, partialFileSize, partialPathFor, uploadTarget } from './upload.js';
@@ -33,7 +22,7 @@ export async function localStorage(home: string, opts: LocalStorageOptions = {})
     if (opts.createHome === true) await mkdir(absolute, { recursive: true });
     const real = await realpath(absolute);
     if (!(await stat(real)).isDirectory()) throw refusal('FERRY_ERR_NOT_A_DIRECTORY', 'open home', '/', 'the account home is not a directory');
-    return new LocalStorage(new Jail(real));
+    return new LocalStorage(new Jail(real, fsCalls(opts.metadataCalls ?? metadataModeFor(real))));
   } catch (err) {
     throw storageError(err, 'open home', '/');
   }
@@ -42,8 +31,11 @@ export async function localStorage(home: string, opts: LocalStorageOptions = {})
 class LocalStorage implements Storage {
   readonly home: string;
 
+  readonly #calls: FsCalls;
+
   constructor(private readonly jail: Jail) {
     this.home = jail.home;
+    this.#calls = jail.calls;
   }
 
   async stat(input: string): Promise<FileStat> {
@@ -51,13 +43,13 @@ class LocalStorage implements Storage {
     return this.guard('stat', vp.path, async () => {
       const real = await this.existing(vp, 'stat');
       // `real` holds no symlink any more; lstat keeps a link swapped in meanwhile from being followed.
-      return toFileStat(vp, await lstat(real));
+      return toFileStat(vp, await this.#calls.lstat(real));
     });
   }
 
   async lstat(input: string): Promise<FileStat> {
     const vp = parseVirtual(input, 'lstat');
-    return this.guard('lstat', vp.path, async () => toFileStat(vp, await lstat(await this.finalComponent(vp, 'lstat'))));
+    return this.guard('lstat', vp.path, async () => toFileStat(vp, await this.#calls.lstat(await this.finalComponent(vp, 'lstat'))));
   }
 
   async list(input: string): Promise<FileStat[]> {
@@ -68,7 +60,7 @@ class LocalStorage implements Storage {
       const entries = await mapLimit(names, LIST_CONCURRENCY, async (name) => {
         const child = childOf(vp, name);
         try {
-          return toFileStat(child, await lstat(path.join(real, name)));
+          return toFileStat(child, await this.#calls.lstat(path.join(real, name)));
         } catch (err) {
           if (errnoOf(err) === 'ENOENT') return undefined; // removed since readdir
           throw err;
@@ -84,7 +76,7 @@ class LocalStorage implements Storage {
     if (!isByteCount(offset)) throw refusal('FERRY_ERR_BAD_REQUEST', 'read', vp.path, 'offset must be a non-negative integer');
     return this.guard('read', vp.path, async () => {
       const real = await this.existing(vp, 'read');
-      const fh = await open(real, constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+      const fh = new FileDescriptor(await this.#calls.open(real, constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK), this.#calls);
       const size = await closeOnFailure(fh, async () => {
         const stats = await fh.stat();
         if (stats.isDirectory()) throw refusal('FERRY_ERR_IS_A_DIRECTORY', 'read', vp.path, 'is a directory');
@@ -111,7 +103,7 @@ class LocalStorage implements Storage {
 
   async partialSize(input: string): Promise<number | undefined> {
     const vp = parseVirtual(input, 'stat');
-    return this.guard('stat', vp.path, async () => partialFileSize(await partialPathFor(this.jail, vp, 'stat')));
+    return this.guard('stat', vp.path, async () => partialFileSize(this.#calls, await partialPathFor(this.jail, vp, 'stat')));
   }
 
   async rename(from: string, to: string): Promise<void> {
@@ -120,7 +112,7 @@ class LocalStorage implements Storage {
     if (source.isRoot || destination.isRoot) throw refusal('FERRY_ERR_PERMISSION_DENIED', 'rename', '/', 'the home itself cannot be renamed or replaced');
     return this.guard('rename', `${source.path} -> ${destination.path}`, async () => {
       const sourceReal = await this.finalComponent(source, 'rename');
-      const sourceStats = await lstat(sourceReal);
+      const sourceStats = await this.#calls.lstat(sourceReal);
       // Moving a link that points out would only relocate it, but there is no reason to let a
       // client handle one (and a moved one could race an open that already checked the name).
       if (sourceStats.isSymbolicLink()) await this.jail.resolve(source, 'rename');
@@ -129,7 +121,7 @@ class LocalStorage implements Storage {
       if (sourceStats.isDirectory() && destinationReal.startsWith(sourceReal + path.sep)) {
         throw refusal('FERRY_ERR_INVALID_PATH', 'rename', destination.path, `is inside ${source.path}`);
       }
-      await rename(sourceReal, destinationReal);
+      await this.#calls.rename(sourceReal, destinationReal);
     });
   }
 
@@ -138,8 +130,8 @@ class LocalStorage implements Storage {
     if (vp.isRoot) throw refusal('FERRY_ERR_PERMISSION_DENIED', 'remove', '/', 'the home itself cannot be removed');
     return this.guard('remove', vp.path, async () => {
       const real = await this.finalComponent(vp, 'remove');
-      if ((await lstat(real)).isDirectory()) throw refusal('FERRY_ERR_IS_A_DIRECTORY', 'remove', vp.path, 'is a directory');
-      await unlink(real);
+      if ((await this.#calls.lstat(real)).isDirectory()) throw refusal('FERRY_ERR_IS_A_DIRECTORY', 'remove', vp.path, 'is a directory');
+      await this.#calls.unlink(real);
     });
   }
 
@@ -154,7 +146,7 @@ class LocalStorage implements Storage {
       // Every existing ancestor has been resolved and checked; only missing names get created.
       const resolved = await this.jail.resolve(vp, 'mkdir');
       if (resolved.exists) {
-        if (!(await lstat(resolved.real)).isDirectory()) throw refusal('FERRY_ERR_EXISTS', 'mkdir', vp.path, 'exists and is not a directory');
+        if (!(await this.#calls.lstat(resolved.real)).isDirectory()) throw refusal('FERRY_ERR_EXISTS', 'mkdir', vp.path, 'exists and is not a directory');
         return;
       }
       await mkdir(resolved.real, { recursive: true });
@@ -175,7 +167,7 @@ class LocalStorage implements Storage {
         // removing the directory is a clear enough statement that they are not wanted.
         const names = await readdir(real);
         if (!names.every(isPartialName)) throw err;
-        await Promise.all(names.map((name) => removeIfPresent(path.join(real, name))));
+        await Promise.all(names.map((name) => removeIfPresent(this.#calls, path.join(real, name))));
         await rmdir(real);
       }
     });
@@ -193,7 +185,7 @@ class LocalStorage implements Storage {
       const linkReal = await this.finalComponent(vp, 'readlink');
       let target: string;
       try {
-        target = await readlink(linkReal);
+        target = await this.#calls.readlink(linkReal);
       } catch (err) {
         if (errnoOf(err) === 'EINVAL') throw refusal('FERRY_ERR_INVALID_PATH', 'readlink', vp.path, 'not a symbolic link');
         throw err;
@@ -250,14 +242,8 @@ class LocalStorage implements Storage {
 
   /** A final component that is a symlink must point inside, even where the operation would not follow it. */
   private async refuseEscapingLink(vp: VirtualPath, real: string, op: string): Promise<void> {
-    let stats: Stats;
-    try {
-      stats = await lstat(real);
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') return;
-      throw err;
-    }
-    if (stats.isSymbolicLink()) await this.jail.resolve(vp, op);
+    const stats = await this.#calls.lstatIfPresent(real);
+    if (stats?.isSymbolicLink() === true) await this.jail.resolve(vp, op);
   }
 
   private async guard<T>(op: string, label: string, work: () => Promise<T>): Promise<T> {

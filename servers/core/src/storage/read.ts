@@ -1,5 +1,5 @@
-import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import type { FileDescriptor } from './descriptor.js';
 import { refusal, storageError } from './errno.js';
 import { DEFAULT_HIGH_WATER_MARK, FileRangeReader, closeStream, isByteCount } from './streams.js';
 import type { ReadHandle } from './types.js';
@@ -9,7 +9,7 @@ export class LocalReadHandle implements ReadHandle {
   private closing: Promise<void> | undefined;
 
   constructor(
-    private readonly fh: FileHandle,
+    private readonly fh: FileDescriptor,
     readonly path: string,
     readonly size: number,
     readonly offset: number,

@@ -1,5 +1,5 @@
-import type { FileHandle } from 'node:fs/promises';
 import { Readable, Writable } from 'node:stream';
+import type { FileDescriptor } from './descriptor.js';
 import { writeFully } from './files.js';
 
 /** 1 MiB: large enough that a 1 GiB transfer is ~1000 syscalls, small enough to bound memory per transfer. */
@@ -9,12 +9,11 @@ export const DEFAULT_HIGH_WATER_MARK = 1024 * 1024;
 export type DescribeError = (err: unknown) => Error;
 
 /*
- * Why not fs.createReadStream/createWriteStream on the handle: destroying an fs stream always
- * closes its fd (autoClose only governs the automatic destroy), and a FileHandle-based fs stream
- * keeps a reference that stalls FileHandle.close(). Here the handle outlives its streams (an upload
- * commits after its stream finished; a handle may stream twice), so these streams only borrow it.
- * Same cost per chunk: one positional read or one (vectored) write. FileHandle's own reference
- * counting makes close() wait for an operation in flight, so an fd number is never reused under one.
+ * Why not fs.createReadStream/createWriteStream on the descriptor: destroying an fs stream always
+ * closes its fd (autoClose only governs the automatic destroy). Here the file outlives its streams
+ * (an upload commits after its stream finished; a file may stream twice), so these streams only
+ * borrow it. Same cost per chunk: one positional read or one (vectored) write. FileDescriptor's
+ * close() waits for an operation in flight, so an fd number is never reused under one.
  */
 
 /** Reads [start, end] (end inclusive, like fs) from a borrowed handle. */
@@ -24,7 +23,7 @@ export class FileRangeReader extends Readable {
   private inFlight: Promise<void> | undefined;
 
   constructor(
-    private readonly fh: FileHandle,
+    private readonly fh: FileDescriptor,
     start: number,
     end: number,
     highWaterMark: number,
@@ -75,7 +74,7 @@ export class FileSequentialWriter extends Writable {
   private inFlight: Promise<void> | undefined;
 
   constructor(
-    private readonly fh: FileHandle,
+    private readonly fh: FileDescriptor,
     readonly start: number,
     highWaterMark: number,
     private readonly describe: DescribeError,

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import type { MetadataMode } from './fs-calls.js';
 
 /**
  * The storage (VFS) contract every protocol daemon talks to. Paths are virtual POSIX paths: `/` is
@@ -116,4 +117,9 @@ export interface Storage {
 export interface LocalStorageOptions {
   /** Create the home (and missing parents) if it does not exist. */
   createHome?: boolean;
+  /**
+   * How metadata calls are made (see FsCalls). By default `inline` when the home and every mount
+   * below it are local filesystems, `pooled` otherwise.
+   */
+  metadataCalls?: MetadataMode;
 }

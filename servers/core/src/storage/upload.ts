@@ -1,10 +1,12 @@
 import { constants, type Stats } from 'node:fs';
-import { copyFile, lstat, open, realpath, rename, type FileHandle } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { FerryError } from '../errors.js';
+import { FileDescriptor } from './descriptor.js';
 import { errnoOf, refusal, storageError } from './errno.js';
 import { O_NOFOLLOW, O_NONBLOCK, closeOnFailure, removeIfPresent, writeFully } from './files.js';
+import type { FsCalls } from './fs-calls.js';
 import { partialNameFor, type Jail, type VirtualPath } from './jail.js';
 import { DEFAULT_HIGH_WATER_MARK, FileSequentialWriter, closeStream, isByteCount } from './streams.js';
 import type { FileStat, OpenWriteOptions, UploadHandle } from './types.js';
@@ -41,16 +43,16 @@ interface Located {
 async function locate(jail: Jail, vp: VirtualPath, op: string): Promise<Located> {
   if (vp.isRoot) throw refusal('FERRY_ERR_IS_A_DIRECTORY', op, vp.path, 'is a directory');
   const lexical = path.join(jail.home, ...vp.segments);
-  const [resolvedDir, lexicalStats] = await Promise.allSettled([jail.resolveParent(vp, op), lstatIfPresent(lexical)]);
+  const [resolvedDir, lexicalStats] = await Promise.allSettled([jail.resolveParent(vp, op), jail.calls.lstatIfPresent(lexical)]);
   const dirReal = settledValue(resolvedDir);
   const finalReal = path.join(dirReal, vp.name);
-  const stats = finalReal === lexical ? settledValue(lexicalStats) : await lstatIfPresent(finalReal);
+  const stats = finalReal === lexical ? settledValue(lexicalStats) : await jail.calls.lstatIfPresent(finalReal);
   if (stats?.isSymbolicLink() !== true) return { dirReal, finalReal, stats };
   // Following a final in-home symlink writes to its target, as a plain open would; the partial
   // then sits next to the target so that commit is a same-directory rename.
   const resolved = await jail.resolveHost(finalReal, vp, op);
   if (!resolved.parentExists) throw refusal('FERRY_ERR_NOT_FOUND', op, vp.path, 'no such file or directory');
-  return { dirReal: path.dirname(resolved.real), finalReal: resolved.real, stats: resolved.exists ? await lstat(resolved.real) : undefined };
+  return { dirReal: path.dirname(resolved.real), finalReal: resolved.real, stats: resolved.exists ? await jail.calls.lstat(resolved.real) : undefined };
 }
 
 /** Host path of the partial file that belongs to this final path; the final is not inspected. */
@@ -70,24 +72,10 @@ function partialIn(dirReal: string, finalReal: string): string {
   return path.join(dirReal, partialNameFor(path.basename(finalReal)));
 }
 
-async function lstatIfPresent(real: string): Promise<Stats | undefined> {
-  try {
-    return await lstat(real);
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
 /** Size of a usable partial (a regular file), if any. */
-export async function partialFileSize(partialReal: string): Promise<number | undefined> {
-  try {
-    const stats = await lstat(partialReal);
-    return stats.isFile() ? stats.size : undefined;
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return undefined;
-    throw err;
-  }
+export async function partialFileSize(calls: FsCalls, partialReal: string): Promise<number | undefined> {
+  const stats = await calls.lstatIfPresent(partialReal);
+  return stats?.isFile() === true ? stats.size : undefined;
 }
 
 /**
@@ -103,7 +91,7 @@ type Phase = 'opening' | 'open' | 'committed' | 'abandoned' | 'discarded' | 'sup
 export class LocalUploadHandle implements UploadHandle {
   readonly path: string;
   private startOffset = 0;
-  private fh: FileHandle | undefined;
+  private fh: FileDescriptor | undefined;
   private phase: Phase = 'opening';
   private superseded = false;
   private opening: Promise<void> = Promise.resolve();
@@ -207,7 +195,7 @@ export class LocalUploadHandle implements UploadHandle {
     if (this.phase !== 'open') return this.closing ?? Promise.resolve();
     // Once superseded the partial belongs to the newer upload: closing is all that is left to do.
     if (this.superseded) return this.shutdown('superseded', this.aborted('another upload of this file took over'));
-    return this.shutdown('discarded', this.aborted('upload discarded'), () => removeIfPresent(this.target.partialReal));
+    return this.shutdown('discarded', this.aborted('upload discarded'), () => removeIfPresent(this.jail.calls, this.target.partialReal));
   }
 
   private async prepare(opts: OpenWriteOptions): Promise<void> {
@@ -216,7 +204,7 @@ export class LocalUploadHandle implements UploadHandle {
     writers.set(key, this);
     try {
       await previous?.supersede();
-      const { fh, offset } = await preparePartial(this.target, opts);
+      const { fh, offset } = await preparePartial(this.jail.calls, this.target, opts);
       if (this.superseded) {
         await fh.close();
         throw this.aborted('another upload of this file took over');
@@ -243,14 +231,15 @@ export class LocalUploadHandle implements UploadHandle {
     else await this.closing?.catch(() => undefined);
   }
 
-  private async publish(fh: FileHandle): Promise<FileStat> {
+  private async publish(fh: FileDescriptor): Promise<FileStat> {
     const { partialReal, finalReal, dirReal } = this.target;
     try {
       await Promise.all(this.streams.map((stream) => closeStream(stream)));
-      // The lookups and the close are independent, so they share one round trip through the thread
-      // pool; they are judged in order, the directory first. Closed before the rename: once the
+      // The lookups and the close are independent, so with pooled calls they share one round trip
+      // through the thread pool; they are judged in order, the directory first. Closed before the rename: once the
       // final name changes, nothing about this upload can fail.
-      const [dirLookup, partialLookup, closed] = await Promise.allSettled([realpath(dirReal), lstat(partialReal), fh.close()]);
+      const { calls } = this.jail;
+      const [dirLookup, partialLookup, closed] = await Promise.allSettled([calls.realpath(dirReal), calls.lstat(partialReal), fh.close()]);
       const opened = await this.identity!;
       // The directory was resolved at open; if it has been moved or swapped since, the partial is
       // not where the rename would look (or the rename would land somewhere else).
@@ -261,7 +250,7 @@ export class LocalUploadHandle implements UploadHandle {
       const written = settledValue(partialLookup);
       if (written.ino !== opened.ino || written.dev !== opened.dev) throw this.aborted('another upload of this file took over');
       settledValue(closed);
-      await rename(partialReal, finalReal);
+      await calls.rename(partialReal, finalReal);
       return { name: this.target.name, path: this.path, type: 'file', size: written.size, mtime: written.mtime, mode: written.mode };
     } catch (err) {
       await fh.close().catch(() => undefined);
@@ -291,7 +280,7 @@ export class LocalUploadHandle implements UploadHandle {
     if (writers.get(this.target.partialReal) === this) writers.delete(this.target.partialReal);
   }
 
-  private assertOpen(op: string): FileHandle {
+  private assertOpen(op: string): FileDescriptor {
     if (this.superseded) throw this.aborted('another upload of this file took over');
     if (this.phase !== 'open' || this.fh === undefined) throw new Error(`UploadHandle.${op}() on ${this.path} after it was ${this.phase}`);
     return this.fh;
@@ -303,18 +292,18 @@ export class LocalUploadHandle implements UploadHandle {
 }
 
 /** Opens the partial at the offset the rules of DESIGN §5 give, creating or copying as needed. */
-async function preparePartial(target: UploadTarget, opts: OpenWriteOptions): Promise<{ fh: FileHandle; offset: number }> {
+async function preparePartial(calls: FsCalls, target: UploadTarget, opts: OpenWriteOptions): Promise<{ fh: FileDescriptor; offset: number }> {
   const { partialReal, finalSize, virtualPath } = target;
-  const offset = opts.append === true ? ((await partialFileSize(partialReal)) ?? finalSize ?? 0) : (opts.offset ?? 0);
-  if (offset === 0) return { fh: await createPartial(partialReal), offset };
+  const offset = opts.append === true ? ((await partialFileSize(calls, partialReal)) ?? finalSize ?? 0) : (opts.offset ?? 0);
+  if (offset === 0) return { fh: await createPartial(calls, partialReal), offset };
 
-  const existing = await openExistingPartial(partialReal);
+  const existing = await openExistingPartial(calls, partialReal);
   if (existing !== undefined && existing.size >= offset) {
     await closeOnFailure(existing.fh, () => existing.fh.truncate(offset));
     return { fh: existing.fh, offset };
   }
   await existing?.fh.close();
-  if (finalSize !== undefined && finalSize >= offset) return { fh: await partialFromFinal(target, offset), offset };
+  if (finalSize !== undefined && finalSize >= offset) return { fh: await partialFromFinal(calls, target, offset), offset };
 
   const partialSize = existing?.size ?? null;
   throw refusal(
@@ -330,27 +319,27 @@ async function preparePartial(target: UploadTarget, opts: OpenWriteOptions): Pro
  * Always a fresh inode: a stale handle elsewhere keeps writing to the old one, never into this
  * upload. The name is usually free, so the exclusive create comes first and a leftover (a partial,
  * or anything planted under its name: O_EXCL does not follow a symlink) is removed only when it is
- * in the way. One round trip through the thread pool instead of two.
+ * in the way. One call instead of two.
  */
-async function createPartial(partialReal: string): Promise<FileHandle> {
+async function createPartial(calls: FsCalls, partialReal: string): Promise<FileDescriptor> {
   try {
-    return await open(partialReal, CREATE_PARTIAL, 0o666);
+    return new FileDescriptor(await calls.open(partialReal, CREATE_PARTIAL, 0o666), calls);
   } catch (err) {
     if (errnoOf(err) !== 'EEXIST') throw err;
   }
-  await removeIfPresent(partialReal);
-  return open(partialReal, CREATE_PARTIAL, 0o666);
+  await removeIfPresent(calls, partialReal);
+  return new FileDescriptor(await calls.open(partialReal, CREATE_PARTIAL, 0o666), calls);
 }
 
 /**
  * Only a plain regular file with one link is resumed: O_NOFOLLOW refuses a planted symlink,
- * O_NONBLOCK keeps a planted FIFO from blocking the thread pool, nlink keeps a hard link to some
- * other file from being truncated.
+ * O_NONBLOCK keeps a planted FIFO from blocking the open, nlink keeps a hard link to some other
+ * file from being truncated.
  */
-async function openExistingPartial(partialReal: string): Promise<{ fh: FileHandle; size: number } | undefined> {
-  let fh: FileHandle;
+async function openExistingPartial(calls: FsCalls, partialReal: string): Promise<{ fh: FileDescriptor; size: number } | undefined> {
+  let fh: FileDescriptor;
   try {
-    fh = await open(partialReal, O_WRONLY | O_NOFOLLOW | O_NONBLOCK);
+    fh = new FileDescriptor(await calls.open(partialReal, O_WRONLY | O_NOFOLLOW | O_NONBLOCK), calls);
   } catch (err) {
     if (['ENOENT', 'ELOOP', 'EISDIR', 'ENXIO'].includes(errnoOf(err) ?? '')) return undefined;
     throw err;
@@ -365,10 +354,11 @@ async function openExistingPartial(partialReal: string): Promise<{ fh: FileHandl
  * Appending to a published file works on a copy (a reflink where the filesystem can), so a cut
  * append leaves the published file exactly as it was.
  */
-async function partialFromFinal(target: UploadTarget, offset: number): Promise<FileHandle> {
-  await removeIfPresent(target.partialReal);
+async function partialFromFinal(calls: FsCalls, target: UploadTarget, offset: number): Promise<FileDescriptor> {
+  await removeIfPresent(calls, target.partialReal);
+  // A copy moves data: always through the thread pool.
   await copyFile(target.finalReal, target.partialReal, COPYFILE_EXCL | COPYFILE_FICLONE);
-  const fh = await open(target.partialReal, O_WRONLY | O_NOFOLLOW);
+  const fh = new FileDescriptor(await calls.open(target.partialReal, O_WRONLY | O_NOFOLLOW | O_NONBLOCK), calls);
   await closeOnFailure(fh, async () => {
     const { size } = await fh.stat();
     // The file may have shrunk since it was measured; zero-filling up to offset would corrupt it.
