@@ -120,11 +120,88 @@ export class PassivePorts {
 }
 
 /**
- * PASV/EPSV: one listening socket that takes one connection from the control connection's own
- * peer (anyone else is turned away: that would be a stolen transfer), then stops listening.
+ * How long a session's passive port stays open after its last data connection: a client moving
+ * many files sends its next PASV within milliseconds; an idle session gives the port back.
  */
+const PASSIVE_LINGER_MS = 2000;
+
+/**
+ * A session's passive listener. It is reused by the session's PASV/EPSV commands while they come
+ * one after the other (each new listener costs a bind and a listen, about a tenth of a small
+ * file's server time), and closed once the session stops transferring for PASSIVE_LINGER_MS or
+ * ends, so that idle sessions hold no port of the range. It takes connections from the control
+ * connection's own peer and only while a channel waits for one; anything else is turned away
+ * (that would be a stolen transfer).
+ */
+export class PassiveListener {
+  #server: Server | undefined;
+  #port = 0;
+  #waiting: PassiveChannel | undefined;
+  #linger: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(
+    private readonly ports: PassivePorts,
+    private readonly host: string,
+    private readonly peer: string,
+  ) {}
+
+  /** A channel for one data connection on this session's passive port (opened if need be). */
+  async channel(timeouts: DataTimeouts): Promise<PassiveChannel> {
+    if (this.#closed) throw noConnection('the session is closing');
+    // One waiting channel at a time; releasing it starts the linger timer, stopped right after.
+    this.#waiting?.close();
+    clearTimeout(this.#linger);
+    if (this.#server === undefined) {
+      const server = await this.ports.listen(this.host);
+      if (this.#closed) {
+        server.close();
+        throw noConnection('the session is closing');
+      }
+      const address = server.address();
+      this.#port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.on('connection', (socket: Socket) => this.#route(socket));
+      server.on('error', () => this.#drop(server));
+      this.#server = server;
+    }
+    const channel = new PassiveChannel(this.#port, timeouts, () => this.#released(channel));
+    this.#waiting = channel;
+    return channel;
+  }
+
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#linger);
+    this.#waiting?.close();
+    if (this.#server !== undefined) this.#drop(this.#server);
+  }
+
+  #route(socket: Socket): void {
+    if (this.#waiting === undefined || plainAddress(socket.remoteAddress) !== this.peer || !this.#waiting.accept(socket)) socket.destroy();
+  }
+
+  #released(channel: PassiveChannel): void {
+    if (this.#waiting !== channel) return;
+    this.#waiting = undefined;
+    clearTimeout(this.#linger);
+    const server = this.#server;
+    if (server === undefined || this.#closed) return;
+    this.#linger = setTimeout(() => this.#drop(server), PASSIVE_LINGER_MS);
+    this.#linger.unref();
+  }
+
+  /** Stops listening; the next channel opens a new listener (a failed one is never reused). */
+  #drop(server: Server): void {
+    if (this.#server !== server) return;
+    this.#server = undefined;
+    clearTimeout(this.#linger);
+    server.close();
+    this.#waiting?.fail(noConnection('the passive listener failed'));
+  }
+}
+
+/** One PASV/EPSV: the one data connection it announced, taken from the session's PassiveListener. */
 export class PassiveChannel implements DataChannel {
-  readonly port: number;
   #socket: Socket | undefined;
   #handedOut = false;
   #closed = false;
@@ -132,20 +209,12 @@ export class PassiveChannel implements DataChannel {
   #waiter: { resolve: (socket: Socket) => void; reject: (err: FerryError) => void } | undefined;
   readonly #timer: NodeJS.Timeout;
 
-  private constructor(
-    private readonly server: Server,
-    private readonly peer: string,
+  constructor(
+    readonly port: number,
     private readonly timeouts: DataTimeouts,
+    private readonly onReleased: () => void,
   ) {
-    const address = server.address();
-    this.port = typeof address === 'object' && address !== null ? address.port : 0;
-    server.on('connection', (socket: Socket) => this.#onConnection(socket));
-    server.on('error', () => this.#fail(noConnection('the passive listener failed')));
-    this.#timer = setTimeout(() => this.#fail(noConnection('no data connection was opened in time')), timeouts.connectMs);
-  }
-
-  static async open(ports: PassivePorts, host: string, peer: string, timeouts: DataTimeouts): Promise<PassiveChannel> {
-    return new PassiveChannel(await ports.listen(host), plainAddress(peer), timeouts);
+    this.#timer = setTimeout(() => this.fail(noConnection('no data connection was opened in time')), timeouts.connectMs);
   }
 
   async open(tls: SecureContext | undefined): Promise<DataSocket> {
@@ -160,9 +229,29 @@ export class PassiveChannel implements DataChannel {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
-    this.server.close();
     if (!this.#handedOut) this.#socket?.destroy();
     this.#waiter?.reject(noConnection('the data connection was closed'));
+    this.#waiter = undefined;
+    this.onReleased();
+  }
+
+  /** Takes the connection the client opened; false when this channel already has one or is done. */
+  accept(socket: Socket): boolean {
+    if (this.#socket || this.#closed || this.#failure) return false;
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.on('error', () => undefined); // reported by whoever reads it; never an uncaught error
+    clearTimeout(this.#timer);
+    this.#waiter?.resolve(socket);
+    this.#waiter = undefined;
+    return true;
+  }
+
+  /** No connection will come (timeout, listener failure). */
+  fail(err: FerryError): void {
+    if (this.#socket || this.#closed || this.#failure) return;
+    this.#failure = err;
+    this.#waiter?.reject(err);
     this.#waiter = undefined;
   }
 
@@ -173,29 +262,6 @@ export class PassiveChannel implements DataChannel {
     return new Promise((resolve, reject) => {
       this.#waiter = { resolve, reject };
     });
-  }
-
-  #onConnection(socket: Socket): void {
-    if (this.#socket || this.#closed || plainAddress(socket.remoteAddress) !== this.peer) {
-      socket.destroy();
-      return;
-    }
-    this.#socket = socket;
-    socket.setNoDelay(true);
-    socket.on('error', () => undefined); // reported by whoever reads it; never an uncaught error
-    clearTimeout(this.#timer);
-    // One connection per PASV: the port is free again at once.
-    this.server.close();
-    this.#waiter?.resolve(socket);
-    this.#waiter = undefined;
-  }
-
-  #fail(err: FerryError): void {
-    if (this.#socket || this.#closed) return;
-    this.#failure = err;
-    this.server.close();
-    this.#waiter?.reject(err);
-    this.#waiter = undefined;
   }
 }
 

@@ -4,7 +4,7 @@ import { COMMANDS } from './commands/index.js';
 import type { FtpdConfig } from './config.js';
 import type { ControlConnection } from './control.js';
 import { ControlLineReader } from './control-lines.js';
-import type { DataChannel, PassivePorts } from './data-channel.js';
+import { PassiveListener, plainAddress, type DataChannel, type PassivePorts } from './data-channel.js';
 import { closingReply, errorReply, refused } from './error-map.js';
 import { MLST_FACTS, type MlstFact } from './listing.js';
 import { resolveClientPath } from './paths.js';
@@ -56,6 +56,7 @@ export class FtpSession {
   #storage: Storage | undefined;
   #account: string | undefined;
   #data: DataChannel | undefined;
+  #passive: PassiveListener | undefined;
   #busy = false;
   #closeReason: string | undefined;
   #closed = false;
@@ -140,6 +141,12 @@ export class FtpSession {
   /** Admits a short file operation through the gate (refused with 421 during a drain). */
   admit<T>(operation: FileOperation, work: () => Promise<T>): Promise<T> {
     return this.services.ctx.gate.run(operation, work);
+  }
+
+  /** This session's passive listener; it sits on the address the client already reaches. */
+  passiveListener(): PassiveListener {
+    this.#passive ??= new PassiveListener(this.services.passivePorts, plainAddress(this.control.localAddress), plainAddress(this.control.remoteAddress));
+    return this.#passive;
   }
 
   setDataChannel(channel: DataChannel | undefined): void {
@@ -315,6 +322,7 @@ export class FtpSession {
     this.#queue.length = 0;
     clearTimeout(this.#idle);
     this.setDataChannel(undefined);
+    this.#passive?.close();
     this.services.ctx.sessions.close(this.#entry.id);
   }
 

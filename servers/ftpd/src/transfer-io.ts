@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream';
-import type { ReadHandle, Transfer } from '@ferry/core';
+import { UploadBatches, type ReadHandle, type Transfer } from '@ferry/core';
 import type { DataSocket } from './data-channel.js';
 
 /**
@@ -13,20 +13,16 @@ const LINGER_MS = 5000;
 /** Download reads: a 1 GiB file is about a thousand reads and writes. */
 const READ_CHUNK = 1024 * 1024;
 const READ_BUFFERS = 2;
-/** Upload writes: at least this much per vectored write (16 socket reads). */
-const WRITE_BATCH = 1024 * 1024;
 
 /**
  * Upload: the data connection into `sink` until the client's EOF, all of it written. Socket reads
- * come 64 KiB at a time; they are gathered until WRITE_BATCH bytes can go to the disk as one
- * vectored write, rather than one write per read whenever the disk keeps up with the network
- * (each write is a round trip to the thread pool). The socket keeps flowing while a batch is being
- * written, up to the sink's high-water mark.
+ * (64 KiB at most) are copied into pooled 1 MiB buffers, each written as one call once full (see
+ * UploadBatches); the socket keeps flowing while a batch is being written, up to the sink's
+ * high-water mark.
  */
 export function receive(socket: DataSocket, sink: Writable, transfer: Transfer, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    let batch: Buffer[] = [];
-    let batched = 0;
+    const batches = new UploadBatches(sink);
     let settled = false;
     const settle = (err?: unknown): void => {
       if (settled) return;
@@ -36,34 +32,20 @@ export function receive(socket: DataSocket, sink: Writable, transfer: Transfer, 
         resolve();
         return;
       }
+      batches.release();
       socket.destroy();
       if (!sink.destroyed) sink.destroy(err instanceof Error ? err : new Error(String(err)));
       reject(err);
     };
     const onAbort = (): void => settle(signal.reason);
-    /** Hands the gathered reads to the sink at once (corked: one vectored write); false means wait for 'drain'. */
-    const flush = (): boolean => {
-      sink.cork();
-      let more = true;
-      for (const chunk of batch) more = sink.write(chunk);
-      sink.uncork();
-      batch = [];
-      batched = 0;
-      return more;
-    };
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     socket.on('data', (chunk: Buffer) => {
       transfer.progress(chunk.length);
-      batch.push(chunk);
-      batched += chunk.length;
-      if (batched >= WRITE_BATCH && !flush()) socket.pause();
+      if (!batches.push(chunk)) socket.pause();
     });
     sink.on('drain', () => socket.resume());
-    const onEnd = (): void => {
-      flush();
-      sink.end();
-    };
+    const onEnd = (): void => batches.end();
     socket.once('close', () => {
       if (!socket.readableEnded) settle(new Error('the data connection was cut'));
     });

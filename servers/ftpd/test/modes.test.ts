@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createServer, connect as netConnect } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ftpdSection } from '../src/index.js';
@@ -131,6 +132,39 @@ describe('passive mode', () => {
     } finally {
       c.close();
     }
+  });
+});
+
+/** Whether this process can listen on `port` (127.0.0.1) right now. */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ port, host: '127.0.0.1', exclusive: true }, () => probe.close(() => resolve(true)));
+  });
+}
+
+describe('the passive listener', () => {
+  it('is kept for the next PASV/EPSV of its session, turns away connections nobody waits for, and is given back when the session ends', async () => {
+    h = await startFtpd({ passivePorts: '39920-39929' });
+    const c = await RawControl.open(h.port);
+    let port = 0;
+    try {
+      await c.login();
+      const pasv = /\(127,0,0,1,(\d+),(\d+)\)/.exec(expectCode(await c.command('PASV'), 227));
+      port = Number(pasv![1]) * 256 + Number(pasv![2]);
+      expect(Number(/\|\|\|(\d+)\|/.exec(expectCode(await c.command('EPSV'), 229))?.[1])).toBe(port);
+      // The waiting channel takes the first connection; a second one is closed at once.
+      const first = netConnect(port, '127.0.0.1');
+      await new Promise((r) => first.once('connect', r));
+      const second = netConnect(port, '127.0.0.1');
+      await new Promise((r) => second.once('close', r));
+      first.destroy();
+      expect(await portIsFree(port)).toBe(false);
+    } finally {
+      c.close();
+    }
+    await expect.poll(() => portIsFree(port), { timeout: 5000 }).toBe(true);
   });
 });
 

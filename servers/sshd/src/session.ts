@@ -1,9 +1,8 @@
-import { isFerryError, type AuthenticatedAccount, type ComponentContext, type Session } from '@ferry/core';
+import { isFerryError, type AuthenticatedAccount, type BufferPool, type ComponentContext, type Session } from '@ferry/core';
 import { authenticate } from './auth.js';
 import type { SshdConfig } from './config.js';
 import type { AuthAttempt, ConnectionHandler, SftpChannel, SshConnection } from './driver.js';
 import { disconnectReason } from './error-map.js';
-import type { BufferPool } from './buffer-pool.js';
 import type { Limits } from './sftp-operations.js';
 import { SftpServer } from './sftp-server.js';
 

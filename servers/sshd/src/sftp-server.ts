@@ -1,5 +1,4 @@
-import type { Logger } from '@ferry/core';
-import type { BufferPool } from './buffer-pool.js';
+import type { BufferPool, Logger } from '@ferry/core';
 import type { SftpChannel } from './driver.js';
 import { badHandle, malformed, statusFor, type StatusReply } from './error-map.js';
 import { HandleTable } from './handles.js';

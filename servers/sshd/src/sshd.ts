@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
-import type { Component, ComponentContext, StopMode } from '@ferry/core';
-import { BufferPool } from './buffer-pool.js';
+import { BufferPool, type Component, type ComponentContext, type StopMode } from '@ferry/core';
 import { DEFAULT_HOST_KEYS_DIR, type SshdConfig } from './config.js';
 import { nativeCryptoLoaded, SshDriver, type SshConnection } from './driver.js';
 import { loadHostKeys } from './host-keys.js';

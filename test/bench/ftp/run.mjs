@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { curl, freshDir, makeFile, report, sha256File, startFerry } from '../lib/bench.mjs';
+import { curl, freshDir, makeFile, report, sha256File, startFerry, threadSeconds, threadSplit } from '../lib/bench.mjs';
 
 const ROUNDS = Math.min(Number(process.argv[2] ?? 3), 10);
 const GIB = 1024 ** 3;
@@ -63,13 +63,22 @@ await waitForPort(VSFTPD_PORT);
 
 const ferryDir = join(dir, 'ferry');
 await mkdir(ferryDir, { recursive: true });
-const ferry = await startFerry(ferryDir, `dataDir: ${ferryDir}/data\nadmin: {port: 0, host: 127.0.0.1}\nftpd: {port: ${FERRY_PORT}, host: 127.0.0.1, passivePorts: 42000-42100}\nlog: {level: warn}\n`);
+const ferry = await startFerry(ferryDir, `dataDir: ${ferryDir}/data\nadmin: {port: 0, host: 127.0.0.1}\nftpd: {port: ${FERRY_PORT}, host: 127.0.0.1, passivePorts: 42000-42100}\nlog: {level: info}\n`);
 const ferryHome = join(ferryDir, 'home');
 const created = await ferry.api('POST', '/api/v1/accounts', { name: 'bench', password: 'bench-password', home: ferryHome });
 if (created.status !== 201) throw new Error(`account: ${JSON.stringify(created)}`);
 const component = await ferry.api('GET', '/api/v1/components/ftpd');
 if (component.body?.state !== 'running' || component.body.listening?.[0]?.port !== FERRY_PORT) {
   throw new Error(`Ferry ftpd is not serving on ${FERRY_PORT} (is the port taken?): ${JSON.stringify(component.body)}`);
+}
+
+const ferryPid = component.body.pid;
+/** Runs one measured step; with FERRY_BENCH_THREADS=1, prints Ferry's CPU per thread group for it. */
+function measured(side, name, step) {
+  const before = side === 'ferry' && process.env.FERRY_BENCH_THREADS ? threadSeconds(ferryPid) : undefined;
+  const result = step();
+  if (before) console.log(`Ferry CPU seconds by thread, ${name}: ${threadSplit(before, threadSeconds(ferryPid))}`);
+  return result;
 }
 
 const servers = {
@@ -89,8 +98,9 @@ function mirror(server, target) {
     '',
   ].join('\n');
   const started = process.hrtime.bigint();
-  const r = spawnSync('lftp', ['-c', script.replace(/\n/g, '; ').replace(/; $/, '')], { encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync('lftp', [...(process.env.LFTP_DEBUG ? ['-d'] : []), '-c', script.replace(/\n/g, '; ').replace(/; $/, '')], { encoding: 'utf8', timeout: 600_000 });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (process.env.LFTP_DEBUG) console.log(r.stderr.split('\n').slice(0, 40).join('\n'));
   if (r.status !== 0) throw new Error(`lftp mirror to ${server.url} failed: ${r.stderr}`);
   return (SMALL.count * SMALL.size) / seconds;
 }
@@ -105,9 +115,9 @@ try {
   for (const side of ['peer', 'ferry']) {
     const s = servers[side];
     const auth = ['-u', `${s.user}:${s.password}`];
-    curl([...auth, '-T', big, `${s.url}/big--1.bin`]);
-    curl([...auth, `${s.url}/big--1.bin`]);
-    mirror(s, 'small-warm-up');
+    if (wanted(rows[0])) curl([...auth, '-T', big, `${s.url}/big--1.bin`]);
+    if (wanted(rows[1])) curl([...auth, `${s.url}/big--1.bin`]);
+    if (wanted(rows[2])) mirror(s, 'small-warm-up');
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const side of ['peer', 'ferry']) {
@@ -117,22 +127,28 @@ try {
       // truncate it at once, Ferry replace it only at the end), and nothing left to write back.
       await rm(join(s.files, `big-${round - 1}.bin`), { force: true });
       settle();
-      rows[0][side].push(curl([...auth, '-T', big, `${s.url}/big-${round}.bin`]).up);
-      rows[1][side].push(curl([...auth, `${s.url}/big-${round}.bin`]).down);
+      if (wanted(rows[0])) rows[0][side].push(measured(side, rows[0].name, () => curl([...auth, '-T', big, `${s.url}/big-${round}.bin`])).up);
+      if (wanted(rows[1])) rows[1][side].push(measured(side, rows[1].name, () => curl([...auth, `${s.url}/big-${round}.bin`])).down);
       settle();
-      rows[2][side].push(mirror(s, `small-${round}`));
+      if (wanted(rows[2])) rows[2][side].push(measured(side, rows[2].name, () => mirror(s, `small-${round}`)));
     }
   }
   for (const side of ['peer', 'ferry']) {
     const s = servers[side];
-    if ((await sha256File(join(s.files, `big-${ROUNDS - 1}.bin`))) !== expected) throw new Error(`${side} stored a different 1 GiB file`);
-    const count = (await readdir(join(s.files, `small-${ROUNDS - 1}`))).length;
+    if (wanted(rows[0]) && (await sha256File(join(s.files, `big-${ROUNDS - 1}.bin`))) !== expected) throw new Error(`${side} stored a different 1 GiB file`);
+    const count = wanted(rows[2]) ? (await readdir(join(s.files, `small-${ROUNDS - 1}`))).length : SMALL.count;
     if (count !== SMALL.count) throw new Error(`${side} stored ${count} of ${SMALL.count} small files`);
   }
-  report(`FTP, loopback, plain, passive; median of ${ROUNDS} rounds (${new Date().toISOString().slice(0, 10)})`, 'vsftpd', rows);
+  report(`FTP, loopback, plain, passive; median of ${ROUNDS} rounds (${new Date().toISOString().slice(0, 10)})`, 'vsftpd', rows.filter(wanted));
 } finally {
   peer.kill('SIGTERM');
   await ferry.stop();
+}
+
+/** ONLY=upload,download,1000 runs the lines whose names start so (all by default). */
+function wanted(row) {
+  const only = process.env.ONLY?.split(',');
+  return !only || only.some((prefix) => row.name.startsWith(prefix));
 }
 
 /** Writes back what the previous step left dirty, so that no test pays for another's writes. */

@@ -1,7 +1,7 @@
 // Shared pieces of the side-by-side benchmarks: a Ferry node from the built entry point, a test
 // file, timed curl runs, and the report. Loopback only; every loop is bounded.
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream } from 'node:fs';
+import { createReadStream, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -11,9 +11,27 @@ export const WORK = join(ROOT, '.bench');
 
 export async function freshDir(name) {
   const dir = join(WORK, name);
+  const existed = await stat(dir).then(() => true, () => false);
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
+  if (existed) await afterDeleting();
   return dir;
+}
+
+/**
+ * On ext4 without a journal (this machine's root filesystem), creating a file skips every inode
+ * of its block group that was freed within the last dirty_expire interval (ext4's
+ * recently_deleted()), reading each one's inode block: right after a previous run's thousands of
+ * files were removed, a create costs several times as much, and more for whichever server's
+ * directory shares block groups with them. The measurements start once that window has passed.
+ */
+async function afterDeleting() {
+  spawnSync('sync');
+  const centiseconds = Number(await readFile('/proc/sys/vm/dirty_expire_centisecs', 'utf8').catch(() => '0'));
+  if (!(centiseconds > 0)) return;
+  const seconds = Math.min(centiseconds / 100, 120) + 1;
+  console.log(`waiting ${seconds} s after removing the previous run's files (see afterDeleting in test/bench/lib/bench.mjs)`);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
 }
 
 /** A file of `bytes` random bytes (random, so no layer can compress it away). */
@@ -70,6 +88,24 @@ export async function startFerry(dir, yaml) {
     setTimeout(() => child.kill('SIGKILL'), 20_000).unref();
   });
   return { api, stop, child };
+}
+
+/** CPU seconds of a process's main thread and of its other threads (FERRY_BENCH_THREADS=1 makes the benches print it for Ferry). */
+export function threadSeconds(pid) {
+  const byName = {};
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+    // Node names no thread: the main thread is the one whose id is the process id.
+    const name = task === String(pid) ? 'main' : 'others';
+    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+    byName[name] = (byName[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+  }
+  return byName;
+}
+
+/** "main 0.41, others 0.12": CPU seconds per thread group between two threadSeconds() readings. */
+export function threadSplit(before, after) {
+  return Object.entries(after).map(([name, s]) => `${name} ${(s - (before[name] ?? 0)).toFixed(2)}`).join(', ');
 }
 
 export function median(values) {

@@ -5,11 +5,11 @@
 // Usage: node test/bench/sftp/run.mjs [rounds]   (after `npx turbo run build`)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { loadavg, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freshDir, makeFile, median, report, sha256File, startFerry } from '../lib/bench.mjs';
+import { freshDir, makeFile, median, report, sha256File, startFerry, threadSeconds, threadSplit } from '../lib/bench.mjs';
 
 const ROUNDS = Math.min(Number(process.argv[2] ?? 3), 10);
 const CIPHERS = (process.env.CIPHERS ?? 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com').split(',');
@@ -94,19 +94,6 @@ function cpuSeconds(pid, children) {
   return ticks / 100;
 }
 
-/** CPU seconds of a process's main thread and of its other threads (FERRY_BENCH_THREADS=1 prints the split for Ferry). */
-function threadSeconds(pid) {
-  const byName = {};
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
-    // Node names no thread: the main thread is the one whose id is the process id.
-    const name = task === String(pid) ? 'main' : 'others';
-    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-    byName[name] = (byName[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
-  }
-  return byName;
-}
-
 /** One OpenSSH sftp session running `commands`; resolves with its wall time in seconds. */
 function sftp(server, cipher, commands, cwd = dir) {
   const args = [
@@ -177,11 +164,7 @@ try {
           // Let the per-connection processes exit and be reaped before reading the counters.
           await new Promise((r) => setTimeout(r, 300));
           rows[i][`${side}Cpu`].push(((servers[side].cpu() - cpuBefore) * GIB) / t.bytes);
-          if (threadsBefore) {
-            const after = threadSeconds(ferryPid);
-            const split = Object.entries(after).map(([name, s]) => `${name} ${(s - (threadsBefore[name] ?? 0)).toFixed(2)}`);
-            console.log(`Ferry CPU seconds by thread, ${t.name}: ${split.join(', ')}`);
-          }
+          if (threadsBefore) console.log(`Ferry CPU seconds by thread, ${t.name}: ${threadSplit(threadsBefore, threadSeconds(ferryPid))}`);
         }
       }
     }

@@ -37,27 +37,29 @@ export class FileDescriptor {
   }
 
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesWritten: number }> {
-    if (this.calls.mode === 'inline' && length <= INLINE_WRITE_MAX && pooledWrites === 0 && this.#inFlight === 0 && this.#closing === undefined) {
-      try {
-        return Promise.resolve({ bytesWritten: fs.writeSync(this.fd, buffer, offset, length, position) });
-      } catch (err) {
-        return Promise.reject(err as Error);
-      }
-    }
+    if (this.#writesInline(length)) return settledCount(() => fs.writeSync(this.fd, buffer, offset, length, position));
+    return this.#pooledWrite((done) => fs.write(this.fd, buffer, offset, length, position, done));
+  }
+
+  writev(buffers: Buffer[], position: number): Promise<{ bytesWritten: number }> {
+    let length = 0;
+    for (const buffer of buffers) length += buffer.length;
+    if (this.#writesInline(length)) return settledCount(() => fs.writevSync(this.fd, buffers, position));
+    return this.#pooledWrite((done) => fs.writev(this.fd, buffers, position, done));
+  }
+
+  #writesInline(length: number): boolean {
+    return this.calls.mode === 'inline' && length <= INLINE_WRITE_MAX && pooledWrites === 0 && this.#inFlight === 0 && this.#closing === undefined;
+  }
+
+  #pooledWrite(start: (done: (err: Error | null, bytesWritten: number) => void) => void): Promise<{ bytesWritten: number }> {
     pooledWrites++;
-    const written = this.#track((done: (err: Error | null, bytesWritten: number) => void) => fs.write(this.fd, buffer, offset, length, position, done));
-    return written.then(
+    return this.#track(start).then(
       (bytesWritten) => (pooledWrites--, { bytesWritten }),
       (err: unknown) => {
         pooledWrites--;
         throw err;
       },
-    );
-  }
-
-  writev(buffers: Buffer[], position: number): Promise<{ bytesWritten: number }> {
-    return this.#track((done: (err: Error | null, bytesWritten: number) => void) => fs.writev(this.fd, buffers, position, done)).then(
-      (bytesWritten) => ({ bytesWritten }),
     );
   }
 
@@ -93,6 +95,14 @@ export class FileDescriptor {
         else resolve(value);
       });
     });
+  }
+}
+
+function settledCount(write: () => number): Promise<{ bytesWritten: number }> {
+  try {
+    return Promise.resolve({ bytesWritten: write() });
+  } catch (err) {
+    return Promise.reject(err as Error);
   }
 }
 

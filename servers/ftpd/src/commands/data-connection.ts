@@ -1,5 +1,5 @@
 import { isIP, isIPv4 } from 'node:net';
-import { ActiveChannel, PassiveChannel, plainAddress, type DataTimeouts } from '../data-channel.js';
+import { ActiveChannel, plainAddress, type DataTimeouts, type PassiveChannel } from '../data-channel.js';
 import { refused } from '../error-map.js';
 import type { FtpSession } from '../session.js';
 import type { FtpCommand } from './command.js';
@@ -12,9 +12,7 @@ function timeouts(session: FtpSession): DataTimeouts {
 }
 
 async function passive(session: FtpSession): Promise<PassiveChannel> {
-  const { control, services } = session;
-  // The data listener sits on the address the client already reaches.
-  const channel = await PassiveChannel.open(services.passivePorts, plainAddress(control.localAddress), control.remoteAddress, timeouts(session));
+  const channel = await session.passiveListener().channel(timeouts(session));
   session.setDataChannel(channel);
   return channel;
 }

@@ -16,6 +16,27 @@ function reasonOf(value: unknown): string {
   return value instanceof Error ? value.message : String(value);
 }
 
+/**
+ * A signal that fires when either does. AbortSignal.any would do, but it keeps weak references
+ * and a finalization registry per signal, work for the garbage collector on every file.
+ */
+function either(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onA = (): void => controller.abort(a.reason);
+  const onB = (): void => controller.abort(b.reason);
+  const dispose = (): void => {
+    a.removeEventListener('abort', onA);
+    b.removeEventListener('abort', onB);
+  };
+  if (a.aborted) onA();
+  else if (b.aborted) onB();
+  else {
+    a.addEventListener('abort', onA, { once: true });
+    b.addEventListener('abort', onB, { once: true });
+  }
+  return { signal: controller.signal, dispose };
+}
+
 /** Opens the data connection, given up as soon as `cut` fires (ABOR, the client gone). */
 function openData(channel: DataChannel, tls: SecureContext | undefined, cut: AbortSignal): Promise<DataSocket> {
   const onCut = (): void => channel.close();
@@ -87,7 +108,7 @@ async function store(session: FtpSession, arg: string, append: boolean): Promise
         throw err;
       }
     });
-    const signal = AbortSignal.any([cut, transfer.signal]);
+    const { signal, dispose } = either(cut, transfer.signal);
     try {
       await receive(socket, upload.stream({ highWaterMark: UPLOAD_BUFFER }), transfer, signal);
       await clientStillThere(session, transfer);
@@ -98,6 +119,8 @@ async function store(session: FtpSession, arg: string, append: boolean): Promise
       socket.destroy();
       await upload.abandon().catch(() => undefined);
       endCut(session, transfer, signal, err, verb);
+    } finally {
+      dispose();
     }
   } finally {
     channel.close();
@@ -123,7 +146,7 @@ async function retrieve(session: FtpSession, arg: string): Promise<void> {
         throw err;
       }
     });
-    const signal = AbortSignal.any([cut, transfer.signal]);
+    const { signal, dispose } = either(cut, transfer.signal);
     try {
       await sendFile(handle, socket, transfer, signal);
       session.reply(226, `Transfer complete: ${offset + transfer.bytes} bytes of ${handle.path}`);
@@ -132,6 +155,7 @@ async function retrieve(session: FtpSession, arg: string): Promise<void> {
       socket.destroy();
       endCut(session, transfer, signal, err, 'RETR');
     } finally {
+      dispose();
       await handle.close().catch(() => undefined);
     }
   } finally {

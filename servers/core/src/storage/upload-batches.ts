@@ -1,0 +1,66 @@
+import type { Writable } from 'node:stream';
+import { BufferPool } from '../buffer-pool.js';
+
+/** Bytes per write to the disk: a 1 GiB upload is about a thousand writes. */
+export const UPLOAD_BATCH = 1024 * 1024;
+
+/** Idle batch buffers a process keeps (at most 32 MiB): enough for several uploads at full speed at once. */
+const KEEP = 32;
+
+const batches = new BufferPool(UPLOAD_BATCH, KEEP);
+
+/**
+ * Gathers an upload's incoming chunks (socket reads, 64 KiB or less) into pooled 1 MiB buffers and
+ * hands each full one to the sink as a single write; the buffer returns to the pool when that
+ * write is done. Each chunk is copied once and dropped at once, so it dies young: kept until its
+ * batch was written, chunks reach V8's old generation, and the external memory they pin triggers
+ * full collections (measured on ftpd: 1.5–2.9 s of extra CPU per GiB uploaded, in some processes
+ * and not others, depending on when the scavenges fell).
+ */
+export class UploadBatches {
+  #current: Buffer | undefined;
+  #filled = 0;
+  #ended = false;
+
+  constructor(private readonly sink: Writable) {}
+
+  /** Copies `chunk` in; false when the sink is full and the source should wait for its 'drain'. */
+  push(chunk: Buffer): boolean {
+    let more = true;
+    let at = 0;
+    while (at < chunk.length) {
+      this.#current ??= batches.take();
+      const copied = chunk.copy(this.#current, this.#filled, at);
+      this.#filled += copied;
+      at += copied;
+      if (this.#filled === this.#current.length) more = this.#flush() && more;
+    }
+    return more;
+  }
+
+  /** Writes what is gathered and ends the sink. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#filled > 0) this.#flush();
+    this.release();
+    this.sink.end();
+  }
+
+  /** Gives back the buffer being filled (the upload failed; what was gathered is not wanted). */
+  release(): void {
+    if (this.#current !== undefined) batches.give(this.#current);
+    this.#current = undefined;
+    this.#filled = 0;
+  }
+
+  #flush(): boolean {
+    const buffer = this.#current as Buffer;
+    const bytes = this.#filled === buffer.length ? buffer : buffer.subarray(0, this.#filled);
+    this.#current = undefined;
+    this.#filled = 0;
+    // The callback runs once the bytes are in the file, or with an error when the sink is destroyed
+    // first: either way nothing reads the buffer any more.
+    return this.sink.write(bytes, () => batches.give(buffer));
+  }
+}
