@@ -265,6 +265,9 @@ function childOf(vp: VirtualPath, name: string): VirtualPath {
   return { path: `/${segments.join('/')}`, segments, name, isRoot: false };
 }
 
+/** Entries between two yields to the event loop: inline calls settle at once and would not yield. */
+const YIELD_EVERY = 1024;
+
 async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
@@ -272,6 +275,7 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T
     while (next < items.length) {
       const index = next++;
       results[index] = await work(items[index] as T);
+      if (index % YIELD_EVERY === YIELD_EVERY - 1) await new Promise((resolve) => setImmediate(resolve));
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));

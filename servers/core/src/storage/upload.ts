@@ -236,8 +236,8 @@ export class LocalUploadHandle implements UploadHandle {
     try {
       await Promise.all(this.streams.map((stream) => closeStream(stream)));
       // The lookups and the close are independent, so with pooled calls they share one round trip
-      // through the thread pool; they are judged in order, the directory first. Closed before the rename: once the
-      // final name changes, nothing about this upload can fail.
+      // through the thread pool; they are judged in order, the directory first. Closed before the
+      // rename: once the final name changes, nothing about this upload can fail.
       const { calls } = this.jail;
       const [dirLookup, partialLookup, closed] = await Promise.allSettled([calls.realpath(dirReal), calls.lstat(partialReal), fh.close()]);
       const opened = await this.identity!;
