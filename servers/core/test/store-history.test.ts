@@ -47,6 +47,18 @@ function historySuite(engine: string, makeTarget: () => Promise<Target>): void {
       expect(listed.map((r) => r.id).sort()).toEqual(ids);
     });
 
+    it('stores every field of every row when batches of the same size reuse one statement', async () => {
+      const component = 'batch-same-size';
+      const batches = [0, 1, 2].map((b) => [
+        transfer(`s-${b}-a`, component, { account: null, remoteAddress: null, size: 10 + b, bytes: b, reason: null }),
+        transfer(`s-${b}-b`, component, { direction: 'download', outcome: 'interrupted', reason: `cut ${b}`, path: `/out/${b}/b.bin` }),
+      ]);
+      for (const batch of batches) await Promise.all(batch.map((entry) => store.history.record(entry)));
+      const listed = await store.history.list({ component, limit: 10 });
+      const byId = (records: TransferRecord[]) => [...records].sort((x, y) => x.id.localeCompare(y.id));
+      expect(byId(listed)).toEqual(byId(batches.flat()));
+    });
+
     it('a bad entry fails alone; the rows recorded beside it are written', async () => {
       const component = 'batch-bad';
       const results = await Promise.allSettled([

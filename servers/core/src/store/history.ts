@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import { CompiledQuery, type Kysely, type Selectable } from 'kysely';
 import { badRequest, checkInstant, checkLimit, checkText } from './checks.js';
 import { storeCall } from './guard.js';
 import { toNumber, type Database, type TransferHistoryTable } from './schema.js';
@@ -56,6 +56,7 @@ const BATCH_WINDOW_MS = 25;
  */
 class RowBatch {
   #open: { rows: HistoryRow[]; written: Promise<void> } | undefined;
+  readonly #sqlByCount = new Map<number, string>();
 
   constructor(private readonly db: Kysely<Database>) {}
 
@@ -77,8 +78,50 @@ class RowBatch {
   async #insert(rows: HistoryRow[]): Promise<void> {
     // Rows added from now on start the next batch.
     if (this.#open?.rows === rows) this.#open = undefined;
-    await this.db.insertInto('transfer_history').values(rows).execute();
+    await this.db.executeQuery(this.#statement(rows));
   }
+
+  /**
+   * The INSERT for these rows. Its SQL depends only on the number of rows, so it is built once per
+   * count and reused with the rows' values: building and compiling it through Kysely each time
+   * cost more than SQLite's own work (about 20 µs per transfer on a small-file upload).
+   */
+  #statement(rows: HistoryRow[]): CompiledQuery {
+    const sql = this.#sqlByCount.get(rows.length);
+    if (sql !== undefined) return CompiledQuery.raw(sql, valuesOf(rows));
+    const compiled = this.db.insertInto('transfer_history').values(rows).compile();
+    // Kept only when the values are laid out as valuesOf lays them out (row after row, each in
+    // ROW_COLUMNS order); otherwise every batch of this size is compiled in full.
+    if (sameValues(compiled.parameters, valuesOf(rows))) this.#sqlByCount.set(rows.length, compiled.sql);
+    return compiled;
+  }
+}
+
+/** Column order of every history row (toRow builds them all alike). */
+const ROW_COLUMNS = [
+  'transfer_id',
+  'component',
+  'protocol',
+  'account',
+  'remote_address',
+  'path',
+  'direction',
+  'bytes',
+  'size',
+  'outcome',
+  'reason',
+  'started_at',
+  'ended_at',
+] as const satisfies readonly (keyof HistoryRow)[];
+
+function valuesOf(rows: HistoryRow[]): unknown[] {
+  const values: unknown[] = [];
+  for (const row of rows) for (const column of ROW_COLUMNS) values.push(row[column]);
+  return values;
+}
+
+function sameValues(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && a.every((value, i) => value === b[i]);
 }
 
 function toRow(entry: TransferRecord) {
