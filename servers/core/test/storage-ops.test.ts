@@ -82,6 +82,14 @@ describe('storage: reads', () => {
 });
 
 describe('storage: directories and names', () => {
+  it('lists a directory of a few thousand entries whole and in order', async () => {
+    const { storage, home } = await sandbox();
+    await mkdir(path.join(home, 'many'));
+    const names = Array.from({ length: 2500 }, (_, i) => `f${String(i).padStart(5, '0')}`);
+    await Promise.all(names.map((name) => writeFile(path.join(home, 'many', name), '')));
+    expect((await storage.list('/many')).map((entry) => entry.name)).toEqual(names);
+  });
+
   it('lists sorted entries with types and virtual paths, hiding partial uploads', async () => {
     const { storage } = await sandbox();
     await storage.mkdir('/dir/sub', { recursive: true });

@@ -1,0 +1,63 @@
+import fs from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FileDescriptor } from '../src/storage/descriptor.js';
+import { fsCalls, type MetadataMode } from '../src/storage/fs-calls.js';
+
+const dirs: string[] = [];
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await Promise.all(dirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+async function openFile(mode: MetadataMode): Promise<{ file: FileDescriptor; where: string }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'ferry-fd-'));
+  dirs.push(dir);
+  const where = path.join(dir, 'f.bin');
+  const calls = fsCalls(mode);
+  const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL;
+  return { file: new FileDescriptor(await calls.open(where, flags, 0o600), calls), where };
+}
+
+describe.each(['inline', 'pooled'] as const)('storage: FileDescriptor with %s metadata calls', (mode) => {
+  it('writes at positions, large writes and vectors included, and reads its size', async () => {
+    const { file, where } = await openFile(mode);
+    await file.write(Buffer.from('hello'), 0, 5, 0);
+    const big = Buffer.alloc(200 * 1024, 7); // above the inline limit: through the thread pool
+    await file.write(big, 0, big.length, 5);
+    await file.writev([Buffer.from('a'), Buffer.from('b')], 5 + big.length);
+    expect((await file.stat()).size).toBe(5 + big.length + 2);
+    await file.close();
+    const stored = await readFile(where);
+    expect(stored.subarray(0, 5).toString()).toBe('hello');
+    expect(stored.subarray(-2).toString()).toBe('ab');
+  });
+
+  it('closes only once the writes in flight are done, and refuses new ones after close()', async () => {
+    const { file, where } = await openFile(mode);
+    let release: () => void = () => undefined;
+    const real = fs.write;
+    // Holds the one pooled write until the test lets it go.
+    vi.spyOn(fs, 'write').mockImplementation(((...args: unknown[]) => {
+      const done = args.at(-1) as (err: Error | null, n: number) => void;
+      release = () => (real as (...a: unknown[]) => void)(...args.slice(0, -1), done);
+    }) as typeof fs.write);
+    const big = Buffer.alloc(128 * 1024, 1);
+    const writing = file.write(big, 0, big.length, 0);
+    const closing = file.close();
+    let closed = false;
+    void closing.then(() => (closed = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(closed).toBe(false);
+    await expect(file.write(big, 0, 10, 0)).rejects.toMatchObject({ code: 'EBADF' });
+    release();
+    await writing;
+    await closing;
+    expect(closed).toBe(true);
+    expect((await readFile(where)).length).toBe(big.length);
+    expect(file.close()).toBe(closing); // idempotent
+  });
+});
