@@ -1,5 +1,5 @@
 import fs, { type Stats } from 'node:fs';
-import type { FsCalls } from './fs-calls.js';
+import { settled, type FsCalls } from './fs-calls.js';
 
 /**
  * A write this small into a home with inline metadata calls is made inline when no other write is
@@ -37,14 +37,14 @@ export class FileDescriptor {
   }
 
   write(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesWritten: number }> {
-    if (this.#writesInline(length)) return settledCount(() => fs.writeSync(this.fd, buffer, offset, length, position));
+    if (this.#writesInline(length)) return settled(() => ({ bytesWritten: fs.writeSync(this.fd, buffer, offset, length, position) }));
     return this.#pooledWrite((done) => fs.write(this.fd, buffer, offset, length, position, done));
   }
 
   writev(buffers: Buffer[], position: number): Promise<{ bytesWritten: number }> {
     let length = 0;
     for (const buffer of buffers) length += buffer.length;
-    if (this.#writesInline(length)) return settledCount(() => fs.writevSync(this.fd, buffers, position));
+    if (this.#writesInline(length)) return settled(() => ({ bytesWritten: fs.writevSync(this.fd, buffers, position) }));
     return this.#pooledWrite((done) => fs.writev(this.fd, buffers, position, done));
   }
 
@@ -73,7 +73,8 @@ export class FileDescriptor {
 
   stat(): Promise<Stats> {
     if (this.#closing !== undefined) return Promise.reject(closedError('fstat'));
-    return this.calls.fstat(this.fd);
+    if (this.calls.mode === 'inline') return this.calls.fstat(this.fd);
+    return this.#track((done: (err: Error | null, stats: Stats) => void) => fs.fstat(this.fd, done));
   }
 
   /** Closes once every operation in flight has finished; later calls get the same promise. */
@@ -95,14 +96,6 @@ export class FileDescriptor {
         else resolve(value);
       });
     });
-  }
-}
-
-function settledCount(write: () => number): Promise<{ bytesWritten: number }> {
-  try {
-    return Promise.resolve({ bytesWritten: write() });
-  } catch (err) {
-    return Promise.reject(err as Error);
   }
 }
 

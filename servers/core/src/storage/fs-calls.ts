@@ -35,7 +35,7 @@ export interface FsCalls {
 export type MetadataMode = 'inline' | 'pooled';
 
 /** A synchronous call as a settled promise, so callers need not care which mode they got. */
-function settled<T>(call: () => T): Promise<T> {
+export function settled<T>(call: () => T): Promise<T> {
   try {
     return Promise.resolve(call());
   } catch (err) {
