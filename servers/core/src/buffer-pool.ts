@@ -1,11 +1,9 @@
 /**
- * Reusable buffers for the bytes a transfer moves. Every buffer a socket read or a packet gives
- * lives outside V8's heap; V8 counts it as external memory, and when such buffers live long enough
- * to reach the old generation (an upload batching them for the disk), that pressure triggers full
- * collections: a third of sshd's main thread before its packets were pooled, and 2–3× the CPU of
- * an FTP upload before its reads were. Taken from here and given back, the same few buffers serve
- * a whole transfer. One pool per use, shared by the sessions of a process; it keeps at most
- * `keep` buffers.
+ * Reusable buffers for the bytes a transfer moves. Every buffer allocated per packet or per batch
+ * lives outside V8's heap and adds to what its collector must keep up with: fresh 255 KiB packet
+ * buffers cost sshd a third of its main thread in full collections before they were pooled. Taken
+ * from here and given back, the same few buffers serve a whole transfer. One pool per use, shared
+ * by the sessions of a process; it keeps at most `keep` buffers.
  */
 export class BufferPool {
   readonly #free: Buffer[] = [];

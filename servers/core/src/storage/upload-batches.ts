@@ -13,9 +13,8 @@ const batches = new BufferPool(UPLOAD_BATCH, KEEP);
  * Gathers an upload's incoming chunks (socket reads, 64 KiB or less) into pooled 1 MiB buffers and
  * hands each full one to the sink as a single write; the buffer returns to the pool when that
  * write is done. Each chunk is copied once and dropped at once, so it dies young: kept until its
- * batch was written, chunks reach V8's old generation, and the external memory they pin triggers
- * full collections (measured on ftpd: 1.5–2.9 s of extra CPU per GiB uploaded, in some processes
- * and not others, depending on when the scavenges fell).
+ * batch was written (as ftpd used to), chunks live long enough to reach V8's old generation and
+ * add to the full collections that an upload's stream of fresh read buffers already causes.
  */
 export class UploadBatches {
   #current: Buffer | undefined;
