@@ -73,8 +73,8 @@ export class FileDescriptor {
 
   stat(): Promise<Stats> {
     if (this.#closing !== undefined) return Promise.reject(closedError('fstat'));
-    if (this.calls.mode === 'inline') return this.calls.fstat(this.fd);
-    return this.#track((done: (err: Error | null, stats: Stats) => void) => fs.fstat(this.fd, done));
+    this.#inFlight++;
+    return this.calls.fstat(this.fd).finally(() => this.#settled());
   }
 
   /** Closes once every operation in flight has finished; later calls get the same promise. */
@@ -86,12 +86,16 @@ export class FileDescriptor {
     return this.#closing;
   }
 
+  #settled(): void {
+    if (--this.#inFlight === 0) this.#idle?.();
+  }
+
   #track<T>(start: (done: (err: Error | null, value: T) => void) => void): Promise<T> {
     if (this.#closing !== undefined) return Promise.reject(closedError('io'));
     this.#inFlight++;
     return new Promise<T>((resolve, reject) => {
       start((err, value) => {
-        if (--this.#inFlight === 0) this.#idle?.();
+        this.#settled();
         if (err) reject(err);
         else resolve(value);
       });

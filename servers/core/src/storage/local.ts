@@ -4,7 +4,7 @@ import path from 'node:path';
 import { FileDescriptor } from './descriptor.js';
 import { errnoOf, refusal, storageError } from './errno.js';
 import { O_NOFOLLOW, O_NONBLOCK, closeOnFailure, removeIfPresent } from './files.js';
-import { fsCalls, type FsCalls } from './fs-calls.js';
+import { fsCalls } from './fs-calls.js';
 import { Jail, isPartialName, parseVirtual, type VirtualPath } from './jail.js';
 import { metadataModeFor } from './mounts.js';
 import { LocalReadHandle } from './read.js';
@@ -31,11 +31,8 @@ export async function localStorage(home: string, opts: LocalStorageOptions = {})
 class LocalStorage implements Storage {
   readonly home: string;
 
-  readonly #calls: FsCalls;
-
   constructor(private readonly jail: Jail) {
     this.home = jail.home;
-    this.#calls = jail.calls;
   }
 
   async stat(input: string): Promise<FileStat> {
@@ -43,13 +40,13 @@ class LocalStorage implements Storage {
     return this.guard('stat', vp.path, async () => {
       const real = await this.existing(vp, 'stat');
       // `real` holds no symlink any more; lstat keeps a link swapped in meanwhile from being followed.
-      return toFileStat(vp, await this.#calls.lstat(real));
+      return toFileStat(vp, await this.jail.calls.lstat(real));
     });
   }
 
   async lstat(input: string): Promise<FileStat> {
     const vp = parseVirtual(input, 'lstat');
-    return this.guard('lstat', vp.path, async () => toFileStat(vp, await this.#calls.lstat(await this.finalComponent(vp, 'lstat'))));
+    return this.guard('lstat', vp.path, async () => toFileStat(vp, await this.jail.calls.lstat(await this.finalComponent(vp, 'lstat'))));
   }
 
   async list(input: string): Promise<FileStat[]> {
@@ -60,7 +57,7 @@ class LocalStorage implements Storage {
       const entries = await mapLimit(names, LIST_CONCURRENCY, async (name) => {
         const child = childOf(vp, name);
         try {
-          return toFileStat(child, await this.#calls.lstat(path.join(real, name)));
+          return toFileStat(child, await this.jail.calls.lstat(path.join(real, name)));
         } catch (err) {
           if (errnoOf(err) === 'ENOENT') return undefined; // removed since readdir
           throw err;
@@ -76,7 +73,7 @@ class LocalStorage implements Storage {
     if (!isByteCount(offset)) throw refusal('FERRY_ERR_BAD_REQUEST', 'read', vp.path, 'offset must be a non-negative integer');
     return this.guard('read', vp.path, async () => {
       const real = await this.existing(vp, 'read');
-      const fh = new FileDescriptor(await this.#calls.open(real, constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK), this.#calls);
+      const fh = new FileDescriptor(await this.jail.calls.open(real, constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK), this.jail.calls);
       const size = await closeOnFailure(fh, async () => {
         const stats = await fh.stat();
         if (stats.isDirectory()) throw refusal('FERRY_ERR_IS_A_DIRECTORY', 'read', vp.path, 'is a directory');
@@ -103,7 +100,7 @@ class LocalStorage implements Storage {
 
   async partialSize(input: string): Promise<number | undefined> {
     const vp = parseVirtual(input, 'stat');
-    return this.guard('stat', vp.path, async () => partialFileSize(this.#calls, await partialPathFor(this.jail, vp, 'stat')));
+    return this.guard('stat', vp.path, async () => partialFileSize(this.jail.calls, await partialPathFor(this.jail, vp, 'stat')));
   }
 
   async rename(from: string, to: string): Promise<void> {
@@ -112,7 +109,7 @@ class LocalStorage implements Storage {
     if (source.isRoot || destination.isRoot) throw refusal('FERRY_ERR_PERMISSION_DENIED', 'rename', '/', 'the home itself cannot be renamed or replaced');
     return this.guard('rename', `${source.path} -> ${destination.path}`, async () => {
       const sourceReal = await this.finalComponent(source, 'rename');
-      const sourceStats = await this.#calls.lstat(sourceReal);
+      const sourceStats = await this.jail.calls.lstat(sourceReal);
       // Moving a link that points out would only relocate it, but there is no reason to let a
       // client handle one (and a moved one could race an open that already checked the name).
       if (sourceStats.isSymbolicLink()) await this.jail.resolve(source, 'rename');
@@ -121,7 +118,7 @@ class LocalStorage implements Storage {
       if (sourceStats.isDirectory() && destinationReal.startsWith(sourceReal + path.sep)) {
         throw refusal('FERRY_ERR_INVALID_PATH', 'rename', destination.path, `is inside ${source.path}`);
       }
-      await this.#calls.rename(sourceReal, destinationReal);
+      await this.jail.calls.rename(sourceReal, destinationReal);
     });
   }
 
@@ -130,8 +127,8 @@ class LocalStorage implements Storage {
     if (vp.isRoot) throw refusal('FERRY_ERR_PERMISSION_DENIED', 'remove', '/', 'the home itself cannot be removed');
     return this.guard('remove', vp.path, async () => {
       const real = await this.finalComponent(vp, 'remove');
-      if ((await this.#calls.lstat(real)).isDirectory()) throw refusal('FERRY_ERR_IS_A_DIRECTORY', 'remove', vp.path, 'is a directory');
-      await this.#calls.unlink(real);
+      if ((await this.jail.calls.lstat(real)).isDirectory()) throw refusal('FERRY_ERR_IS_A_DIRECTORY', 'remove', vp.path, 'is a directory');
+      await this.jail.calls.unlink(real);
     });
   }
 
@@ -146,7 +143,7 @@ class LocalStorage implements Storage {
       // Every existing ancestor has been resolved and checked; only missing names get created.
       const resolved = await this.jail.resolve(vp, 'mkdir');
       if (resolved.exists) {
-        if (!(await this.#calls.lstat(resolved.real)).isDirectory()) throw refusal('FERRY_ERR_EXISTS', 'mkdir', vp.path, 'exists and is not a directory');
+        if (!(await this.jail.calls.lstat(resolved.real)).isDirectory()) throw refusal('FERRY_ERR_EXISTS', 'mkdir', vp.path, 'exists and is not a directory');
         return;
       }
       await mkdir(resolved.real, { recursive: true });
@@ -167,7 +164,7 @@ class LocalStorage implements Storage {
         // removing the directory is a clear enough statement that they are not wanted.
         const names = await readdir(real);
         if (!names.every(isPartialName)) throw err;
-        await Promise.all(names.map((name) => removeIfPresent(this.#calls, path.join(real, name))));
+        await Promise.all(names.map((name) => removeIfPresent(this.jail.calls, path.join(real, name))));
         await rmdir(real);
       }
     });
@@ -185,7 +182,7 @@ class LocalStorage implements Storage {
       const linkReal = await this.finalComponent(vp, 'readlink');
       let target: string;
       try {
-        target = await this.#calls.readlink(linkReal);
+        target = await this.jail.calls.readlink(linkReal);
       } catch (err) {
         if (errnoOf(err) === 'EINVAL') throw refusal('FERRY_ERR_INVALID_PATH', 'readlink', vp.path, 'not a symbolic link');
         throw err;
@@ -242,7 +239,7 @@ class LocalStorage implements Storage {
 
   /** A final component that is a symlink must point inside, even where the operation would not follow it. */
   private async refuseEscapingLink(vp: VirtualPath, real: string, op: string): Promise<void> {
-    const stats = await this.#calls.lstatIfPresent(real);
+    const stats = await this.jail.calls.lstatIfPresent(real);
     if (stats?.isSymbolicLink() === true) await this.jail.resolve(vp, op);
   }
 
