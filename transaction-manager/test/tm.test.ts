@@ -111,9 +111,10 @@ describe('tm routing', () => {
     // The original was replaced by its gzip; no partial or temporary file anywhere.
     expect(await readdir(join(home, 'in'))).toEqual([name]);
     expect(await readdir(join(peer.home, 'inbound'))).toEqual([name]);
-    // The push is an outbound transfer in history, like an inbound one.
-    const history = await store.history.list({ component: 'tm' });
-    expect(history[0]).toMatchObject({ protocol: 'sftp', direction: 'upload', outcome: 'completed', path: `/in/${name}`, bytes: pushed.length });
+    // The push is an outbound transfer in history, like an inbound one (recorded shortly after it ends).
+    await expect
+      .poll(async () => (await store.history.list({ component: 'tm' }))[0])
+      .toMatchObject({ protocol: 'sftp', direction: 'upload', outcome: 'completed', path: `/in/${name}`, bytes: pushed.length });
   });
 
   it('routes a file stored outside account homes (an AS2 inbox) by its host path into an account', async () => {

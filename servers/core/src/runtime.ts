@@ -41,6 +41,16 @@ interface RuntimeEvents {
 const MAX_RETRY_AFTER_SECONDS = 60;
 
 /**
+ * Ended transfers are recorded (log line, history row, routing job) this long after they end, in a
+ * batch. Measured on SFTP small files: recording right behind the reply took 150 µs per file, and
+ * the client's next request, already waiting, waited for it; in a batch the same code also runs
+ * warm. The registry forgets the transfer at once, so drains see it end without delay.
+ */
+const RECORD_DELAY_MS = 10;
+/** A batch that grows this large is recorded at once, so a burst cannot pile up. */
+const RECORD_BATCH_MAX = 256;
+
+/**
  * Hosts one component and owns its lifecycle: start, drain (graceful stop or suspend), resume and
  * stop, with deadlines. Used in-process by tests and inside each component child process.
  */
@@ -60,6 +70,9 @@ export class ComponentRuntime<C = unknown> extends EventEmitter<RuntimeEvents> {
   readonly #listening: ListeningAddress[] = [];
   /** Store writes of transfers that ended (history, routing), awaited before the store closes. */
   readonly #writes = new Set<Promise<unknown>>();
+  /** Ended transfers waiting to be recorded (see RECORD_DELAY_MS). */
+  readonly #ended: TransferEnd[] = [];
+  #recordTimer: NodeJS.Timeout | undefined;
   readonly #drainLog: DrainLog;
   readonly #context: ComponentContext<C>;
 
@@ -233,6 +246,24 @@ export class ComponentRuntime<C = unknown> extends EventEmitter<RuntimeEvents> {
   }
 
   #onTransferEnd(end: TransferEnd): void {
+    this.#ended.push(end);
+    if (this.#ended.length >= RECORD_BATCH_MAX) this.#recordEnded();
+    else this.#recordTimer ??= setTimeout(() => this.#recordEnded(), RECORD_DELAY_MS);
+    const { sessionId } = end.snapshot;
+    if (this.#state === 'draining' && sessionId && this.transfers.countForSession(sessionId) === 0) {
+      this.sessions.closeOne(sessionId, this.gate.closedReason ?? 'server is shutting down');
+    }
+    this.#checkDrained();
+  }
+
+  /** Records every ended transfer still waiting; also before a state change, so log lines keep their order. */
+  #recordEnded(): void {
+    clearTimeout(this.#recordTimer);
+    this.#recordTimer = undefined;
+    for (const end of this.#ended.splice(0)) this.#record(end);
+  }
+
+  #record(end: TransferEnd): void {
     const t = end.snapshot;
     this.log.info(
       { event: 'transfer.end', transfer: t, outcome: end.outcome, reason: end.reason },
@@ -257,10 +288,6 @@ export class ComponentRuntime<C = unknown> extends EventEmitter<RuntimeEvents> {
       (err) => this.log.error({ err, transferId: t.id }, 'could not record transfer history'),
     );
     if (this.options.routeUploads && t.direction === 'upload' && end.outcome === 'completed' && end.storedAs) this.#enqueueRouting(t, end.storedAs);
-    if (this.#state === 'draining' && t.sessionId && this.transfers.countForSession(t.sessionId) === 0) {
-      this.sessions.closeOne(t.sessionId, this.gate.closedReason ?? 'server is shutting down');
-    }
-    this.#checkDrained();
   }
 
   /** One `route` job per completed upload; the dedupe key makes a repeated enqueue harmless. */
@@ -282,6 +309,7 @@ export class ComponentRuntime<C = unknown> extends EventEmitter<RuntimeEvents> {
 
   /** Resolves once the store writes of every transfer that has ended are done: call before closing the store. */
   async writesSettled(): Promise<void> {
+    this.#recordEnded();
     while (this.#writes.size > 0) await Promise.allSettled([...this.#writes]);
   }
 
@@ -321,6 +349,7 @@ export class ComponentRuntime<C = unknown> extends EventEmitter<RuntimeEvents> {
     const previous = this.#state;
     if (previous === state) return;
     if (!(previous === 'stopped' && state === 'starting')) assertTransition(this.id, previous, state);
+    this.#recordEnded();
     this.#state = state;
     this.log.info({ event: 'state', state, previous, reason }, `${this.id}: ${previous} → ${state}${reason ? ` (${reason})` : ''}`);
     this.emit('state', state, previous, reason);

@@ -74,7 +74,11 @@ export class Transfer {
   #sampleAt = this.startedAt;
   #sampleBytes = 0;
   #ended = false;
-  readonly #abort = new AbortController();
+  /** Why the core cut this transfer, once it has. */
+  #abortReason: Error | undefined;
+  /** Made on first use of `signal`: an AbortSignal and its listener cost more than the rest of a small file's bookkeeping. */
+  #abort: AbortController | undefined;
+  #abortListeners: ((reason: Error) => void)[] = [];
 
   constructor(
     readonly component: string,
@@ -86,7 +90,17 @@ export class Transfer {
 
   /** Fires when the core cuts the transfer (drain deadline, immediate stop). */
   get signal(): AbortSignal {
+    if (this.#abort === undefined) {
+      this.#abort = new AbortController();
+      if (this.#abortReason !== undefined) this.#abort.abort(this.#abortReason);
+    }
     return this.#abort.signal;
+  }
+
+  /** The same as `signal`'s abort event, without an AbortSignal; called at once if already cut. */
+  onAbort(listener: (reason: Error) => void): void {
+    if (this.#abortReason !== undefined) listener(this.#abortReason);
+    else this.#abortListeners.push(listener);
   }
 
   get bytes(): number {
@@ -115,7 +129,10 @@ export class Transfer {
   }
 
   abort(reason: string): void {
-    if (!this.#ended && !this.#abort.signal.aborted) this.#abort.abort(new Error(reason));
+    if (this.#ended || this.#abortReason !== undefined) return;
+    this.#abortReason = new Error(reason);
+    this.#abort?.abort(this.#abortReason);
+    for (const listener of this.#abortListeners.splice(0)) listener(this.#abortReason);
   }
 
   end(outcome: TransferOutcome, reason: string | null = null): void {
@@ -162,7 +179,7 @@ export class TransferRegistry extends EventEmitter<{ begin: [TransferSnapshot]; 
   begin(init: TransferInit): Transfer {
     const transfer = new Transfer(this.component, { ...init }, (t, outcome, reason) => this.#finish(t, outcome, reason));
     this.#active.set(transfer.id, transfer);
-    this.emit('begin', transfer.snapshot());
+    if (this.listenerCount('begin') > 0) this.emit('begin', transfer.snapshot());
     return transfer;
   }
 

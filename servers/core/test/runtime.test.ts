@@ -210,6 +210,44 @@ describe('ComponentRuntime', () => {
   });
 });
 
+describe('ComponentRuntime recording ended transfers', () => {
+  it('forgets a transfer at once, records it shortly after, and logs it before the state change that follows', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'ferry-runtime-'));
+    const store = await openStore({ url: `sqlite:${join(dir, 't.db')}`, dataDir: dir });
+    const lines: { event?: string; state?: string; transfer?: { path: string } }[] = [];
+    const destination = new Writable({
+      write: (chunk: Buffer, _e, cb) => {
+        for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line) as (typeof lines)[number]);
+        cb();
+      },
+    });
+    const log = createLogger({ component: 'tickd', destination: destination as never });
+    const daemon = new TickingDaemon();
+    const runtime = new ComponentRuntime({ component: daemon, config: { gracefulShutdownTimeout: 30_000 }, dataDir: dir, store, log, loggingIntervalMs: 60_000 });
+    try {
+      await runtime.start();
+      const begin = (path: string) => daemon.ctx.transfers.begin({ protocol: 'tick', account: 'alice', remoteAddress: null, path, direction: 'upload' });
+      begin('/first.bin').end('completed');
+      // Gone from the registry (drains see it) before anything is written about it.
+      expect(runtime.transfers.size).toBe(0);
+      expect(lines.some((l) => l.event === 'transfer.end')).toBe(false);
+      await expect.poll(async () => (await store.history.list()).map((r) => r.path), { timeout: 2000 }).toEqual(['/first.bin']);
+      expect(lines.filter((l) => l.event === 'transfer.end').map((l) => l.transfer?.path)).toEqual(['/first.bin']);
+
+      begin('/last.bin').end('completed');
+      await runtime.gracefulStop();
+      const order = lines.filter((l) => l.event === 'transfer.end' || l.event === 'state').map((l) => l.transfer?.path ?? l.state);
+      expect(order.slice(order.indexOf('/last.bin'))).toEqual(['/last.bin', 'draining', 'drained', 'stopping', 'stopped']);
+      await runtime.writesSettled();
+      expect((await store.history.list()).map((r) => r.path).sort()).toEqual(['/first.bin', '/last.bin']);
+    } finally {
+      await runtime.stopNow();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('ComponentRuntime while starting', () => {
   it('a stop that arrives before the component serves stops it, and start does not revive it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'ferry-runtime-'));

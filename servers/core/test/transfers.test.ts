@@ -55,6 +55,27 @@ describe('TransferRegistry', () => {
     expect(registry.size).toBe(0);
   });
 
+  it('onAbort and signal see the same cut, whichever was asked for first, and nothing after the end', () => {
+    const registry = new TransferRegistry('sshd');
+    const early = registry.begin(init);
+    const heard: string[] = [];
+    early.onAbort((reason) => heard.push(`early: ${reason.message}`));
+    const signalBefore = early.signal;
+    registry.abortAll('immediate stop');
+    expect(signalBefore.aborted).toBe(true);
+    // A listener added after the cut hears it at once, as a signal made after it is already aborted.
+    early.onAbort((reason) => heard.push(`late: ${reason.message}`));
+    const late = registry.begin(init);
+    late.abort('drain deadline reached');
+    expect((late.signal.reason as Error).message).toBe('drain deadline reached');
+    const ended = registry.begin(init);
+    ended.onAbort(() => heard.push('ended'));
+    ended.end('completed');
+    ended.abort('too late');
+    expect(ended.signal.aborted).toBe(false);
+    expect(heard).toEqual(['early: immediate stop', 'late: immediate stop']);
+  });
+
   it('counts transfers per session', () => {
     const registry = new TransferRegistry('httpd');
     registry.begin({ ...init, sessionId: 's1' });

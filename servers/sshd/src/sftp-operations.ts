@@ -134,11 +134,9 @@ export class SftpOperations {
       if (handle.kind !== 'directory') handle.abandon('the session ended while the file was being opened');
       throw new FerryError('FERRY_ERR_TRANSFER_ABORTED', 'the session ended');
     }
-    if (handle.kind !== 'directory') {
-      const signal = handle.transfer.signal;
-      signal.addEventListener('abort', () => this.onCut(reasonOf(signal)), { once: true });
-    }
-    return this.handles.add(handle);
+    const added = this.handles.add(handle);
+    if (handle.kind !== 'directory') handle.transfer.onAbort((reason) => this.onCut(reason.message));
+    return added;
   }
 
   #beginTransfer(path: string, direction: 'upload' | 'download', size: number | null, offset: number) {
@@ -317,9 +315,4 @@ export class SftpOperations {
         .u64(255), // f_namemax
     );
   }
-}
-
-function reasonOf(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason.message : 'transfer cut';
 }

@@ -155,8 +155,7 @@ describe('bad input leaves the daemon up and the registry clean', () => {
     await new Promise<void>((ok, ko) => s.sftp.read(handle, Buffer.alloc(65536), 0, 65536, 0, (e) => (e ? ko(e) : ok())));
     (s.client as unknown as { _sock: { destroy(): void } })._sock.destroy();
     await eventually(() => h.runtime.transfers.size === 0 && h.runtime.sessions.size === 0);
-    const last = (await h.store.history.list({ limit: 1 }))[0];
-    expect(last).toMatchObject({ path: '/to-read.bin', direction: 'download', outcome: 'interrupted' });
+    await expect.poll(async () => (await h.store.history.list({ limit: 1 }))[0]).toMatchObject({ path: '/to-read.bin', direction: 'download', outcome: 'interrupted' });
     await stillServes();
   });
 });

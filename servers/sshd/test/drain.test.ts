@@ -107,8 +107,8 @@ describe('graceful stop (drain) on real clients', () => {
     const resumed = await sftpBatch(harness, ['reput cut.bin']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(sha256(await readFile(join(harness.home, 'cut.bin')))).toBe(sha256(source.data));
-    const last = (await harness.store.history.list({ limit: 1 }))[0];
-    expect(last).toMatchObject({ path: '/cut.bin', outcome: 'completed', bytes: source.data.length });
+    // History is recorded shortly after the transfer ends.
+    await expect.poll(async () => (await harness.store.history.list({ limit: 1 }))[0]).toMatchObject({ path: '/cut.bin', outcome: 'completed', bytes: source.data.length });
   });
 
   it('an immediate stop cuts every connection and ends every transfer interrupted', async () => {

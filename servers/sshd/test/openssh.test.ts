@@ -106,8 +106,10 @@ describe('OpenSSH sftp and scp', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(sha256(await readFile(join(h.home, 'resumed.bin')))).toBe(sha256(source.data));
     expect(existsSync(join(h.home, '.resumed.bin.ferry-partial'))).toBe(false);
-    const history = await h.store.history.list({ limit: 5 });
-    expect(history.find((r) => r.path === '/resumed.bin')).toMatchObject({ outcome: 'completed', direction: 'upload', bytes: source.data.length });
+    // History is recorded shortly after the transfer ends.
+    await expect
+      .poll(async () => (await h.store.history.list({ limit: 5 })).find((r) => r.path === '/resumed.bin'))
+      .toMatchObject({ outcome: 'completed', direction: 'upload', bytes: source.data.length });
   });
 
   it('refuses traversal and symlink escapes', async () => {

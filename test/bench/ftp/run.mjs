@@ -2,8 +2,8 @@
 // vsftpd (Debian, its own config on a spare loopback port, anonymous uploads into a temp dir) and
 // Ferry ftpd side by side on loopback, alternating rounds: 1 GiB upload and download with curl,
 // 1000 × 64 KiB with `lftp mirror -R` over one control connection. Plain FTP, passive mode. Every
-// upload goes to a new name after `sync`, so each starts from the same page cache state; one
-// unmeasured pass per server comes first.
+// upload goes to a new name after `sync`, so each starts from the same page cache state;
+// unmeasured passes per server come first (WARM_UP of the small files).
 // Usage: node test/bench/ftp/run.mjs [rounds]   (after `npx turbo run build`; vsftpd runs as root)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { curl, freshDir, makeFile, report, sha256File, startFerry, threadSeconds, threadSplit } from '../lib/bench.mjs';
 
 const ROUNDS = Math.min(Number(process.argv[2] ?? 3), 10);
+const WARM_UP = Math.min(Number(process.env.WARM_UP ?? 3), 10);
 const GIB = 1024 ** 3;
 const SMALL = { count: 1000, size: 64 * 1024 };
 const VSFTPD = '/usr/sbin/vsftpd';
@@ -111,14 +112,18 @@ const rows = [
   { name: `${SMALL.count} × 64 KiB upload (lftp mirror -R, one connection)`, peer: [], ferry: [] },
 ];
 try {
-  // One unmeasured pass per server first: Ferry's first transfers also compile and size its heap.
+  // One unmeasured pass per server first, with WARM_UP (3 by default) passes of the small files,
+  // printed: V8 compiles Ferry's per-request code only once it has run often enough, and on the
+  // SFTP line that was still going on, on the second CPU the client needs, about 2500 files in.
+  const warmUp = { peer: [], ferry: [] };
   for (const side of ['peer', 'ferry']) {
     const s = servers[side];
     const auth = ['-u', `${s.user}:${s.password}`];
     if (wanted(rows[0])) curl([...auth, '-T', big, `${s.url}/big--1.bin`]);
     if (wanted(rows[1])) curl([...auth, `${s.url}/big--1.bin`]);
-    if (wanted(rows[2])) mirror(s, 'small-warm-up');
+    if (wanted(rows[2])) for (let pass = 0; pass < WARM_UP; pass++) warmUp[side].push((mirror(s, `small-warm-up-${pass}`) / 1e6).toFixed(0));
   }
+  if (wanted(rows[2])) console.log(`warm-up passes, ${rows[2].name}, MB/s: vsftpd ${warmUp.peer.join(' ')}; Ferry ${warmUp.ferry.join(' ')}`);
   for (let round = 0; round < ROUNDS; round++) {
     for (const side of ['peer', 'ferry']) {
       const s = servers[side];

@@ -1,7 +1,7 @@
 // Shared pieces of the side-by-side benchmarks: a Ferry node from the built entry point, a test
 // file, timed curl runs, and the report. Loopback only; every loop is bounded.
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -65,7 +65,9 @@ export async function startFerry(dir, yaml) {
   // FERRY_BENCH_NODE_ARGS (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof') reaches every component: fork() inherits execArgv.
   const nodeArgs = (process.env.FERRY_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'servers/node/dist/bin/ferry.js'), 'start', '-c', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
-  child.stdout.resume();
+  // FERRY_BENCH_STDOUT=file keeps what the node and its components print (log lines, --trace-gc).
+  if (process.env.FERRY_BENCH_STDOUT) child.stdout.pipe(createWriteStream(process.env.FERRY_BENCH_STDOUT));
+  else child.stdout.resume();
   // The node writes its admin URL to <dataDir>/node.json once the API listens (whatever the log level).
   const nodeFile = join(dir, 'data', 'node.json');
   let adminUrl;
@@ -123,6 +125,9 @@ export function report(title, peerName, rows) {
     const ferry = median(row.ferry) / MB;
     lines.push(`| ${row.name} | ${peer.toFixed(0)} | ${ferry.toFixed(0)} | ${(ferry / peer).toFixed(2)}× |`);
   }
+  // Every round, in the order run, so that a trend (a server still warming up) shows.
+  const rounds = (values) => values.map((v) => (v / MB).toFixed(0)).join(' ');
+  for (const row of rows) lines.push(`rounds, ${row.name}, MB/s: ${peerName} ${rounds(row.peer)}; Ferry ${rounds(row.ferry)}`);
   const text = lines.join('\n');
   console.log(text);
   return text;

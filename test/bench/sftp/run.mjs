@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // OpenSSH sshd (Debian openssh-server, internal-sftp) and Ferry sshd side by side on loopback, with
 // OpenSSH `sftp` as the client for both, per cipher: 1 GiB upload, 1 GiB download, 1000 × 64 KiB in
-// one session, 50 concurrent sessions × 20 MiB. Rounds alternate between the servers.
+// one session, 50 concurrent sessions × 20 MiB. Rounds alternate between the servers; WARM_UP
+// (3) unmeasured passes of the small files come first.
 // Usage: node test/bench/sftp/run.mjs [rounds]   (after `npx turbo run build`)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -14,6 +15,8 @@ import { freshDir, makeFile, median, report, sha256File, startFerry, threadSecon
 const ROUNDS = Math.min(Number(process.argv[2] ?? 3), 10);
 const CIPHERS = (process.env.CIPHERS ?? 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com').split(',');
 const ONLY = process.env.ONLY?.split(',');
+const WARM_UP = Math.min(Number(process.env.WARM_UP ?? 3), 10);
+const mbps = (bytesPerSecond) => (bytesPerSecond / 1e6).toFixed(0);
 const GIB = 1024 ** 3;
 const SMALL = { count: 1000, size: 64 * 1024 };
 const PARALLEL = { sessions: 50, size: 20 * 1024 * 1024 };
@@ -70,7 +73,7 @@ await waitForPort(OPENSSH_PORT);
 
 const ferryDir = join(dir, 'ferry');
 await mkdir(ferryDir, { recursive: true });
-ferry = await startFerry(ferryDir, `dataDir: ${ferryDir}/data\nadmin: {port: 0, host: 127.0.0.1}\nsshd: {port: ${FERRY_PORT}, host: 127.0.0.1}\nlog: {level: info}\n`);
+ferry = await startFerry(ferryDir, `dataDir: ${ferryDir}/data\nadmin: {port: 0, host: 127.0.0.1}\nsshd: {port: ${FERRY_PORT}, host: 127.0.0.1}\nlog: {level: ${process.env.FERRY_BENCH_LOG ?? "info"}}\n`);
 const ferryHome = join(ferryDir, 'home');
 const created = await ferry.api('POST', '/api/v1/accounts', { name: 'bench', password: 'bench-password-1', home: ferryHome });
 if (created.status !== 201) throw new Error(`account: ${JSON.stringify(created)}`);
@@ -160,10 +163,16 @@ const reports = [];
 try {
   for (const cipher of CIPHERS) {
     const rows = tests.map((t) => ({ name: t.name, peer: [], ferry: [], peerCpu: [], ferryCpu: [] }));
-    // One unmeasured pass of the small-file line per server first, as in the FTP bench: Ferry's
-    // first thousand requests also compile its code and size its heap.
+    // Unmeasured passes of the small-file line per server first (WARM_UP, 3 by default), printed:
+    // V8 compiles Ferry's per-request code only after a function has run often enough, and a
+    // request type that runs three times per file was still being compiled, on the second CPU the
+    // client needs, about 2500 files in. The rounds below measure both servers warm.
     for (const t of tests.filter((t) => t.name.startsWith(`${SMALL.count} `))) {
-      for (const side of ['peer', 'ferry']) await t.run(servers[side], cipher);
+      const speeds = { peer: [], ferry: [] };
+      for (let pass = 0; pass < WARM_UP; pass++) {
+        for (const side of ['peer', 'ferry']) speeds[side].push(t.bytes / (await t.run(servers[side], cipher)));
+      }
+      console.log(`warm-up passes, ${t.name}, ${cipher}, MB/s: OpenSSH sshd ${speeds.peer.map(mbps).join(' ')}; Ferry ${speeds.ferry.map(mbps).join(' ')}`);
     }
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, t] of tests.entries()) {

@@ -17,24 +17,18 @@ function reasonOf(value: unknown): string {
 }
 
 /**
- * A signal that fires when either does. AbortSignal.any would do, but it keeps weak references
- * and a finalization registry per signal, work for the garbage collector on every file.
+ * A signal that fires when the session's `cut` does (ABOR, the client gone) or the core cuts the
+ * transfer. Not AbortSignal.any (weak references and a finalization registry per signal, work for
+ * the collector on every file), and the transfer's own listener needs no AbortSignal of its own.
  */
-function either(a: AbortSignal, b: AbortSignal): { signal: AbortSignal; dispose(): void } {
+function cutOrAborted(cut: AbortSignal, transfer: Transfer): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController();
-  const onA = (): void => controller.abort(a.reason);
-  const onB = (): void => controller.abort(b.reason);
-  const dispose = (): void => {
-    a.removeEventListener('abort', onA);
-    b.removeEventListener('abort', onB);
-  };
-  if (a.aborted) onA();
-  else if (b.aborted) onB();
-  else {
-    a.addEventListener('abort', onA, { once: true });
-    b.addEventListener('abort', onB, { once: true });
-  }
-  return { signal: controller.signal, dispose };
+  const onCut = (): void => controller.abort(cut.reason);
+  if (cut.aborted) onCut();
+  else cut.addEventListener('abort', onCut, { once: true });
+  // After the transfer ends the core no longer aborts it, so this listener needs no removal.
+  transfer.onAbort((reason) => controller.abort(reason));
+  return { signal: controller.signal, dispose: () => cut.removeEventListener('abort', onCut) };
 }
 
 /** Opens the data connection, given up as soon as `cut` fires (ABOR, the client gone). */
@@ -108,7 +102,7 @@ async function store(session: FtpSession, arg: string, append: boolean): Promise
         throw err;
       }
     });
-    const { signal, dispose } = either(cut, transfer.signal);
+    const { signal, dispose } = cutOrAborted(cut, transfer);
     try {
       await receive(socket, upload.stream({ highWaterMark: UPLOAD_BUFFER }), transfer, signal);
       await clientStillThere(session, transfer);
@@ -146,7 +140,7 @@ async function retrieve(session: FtpSession, arg: string): Promise<void> {
         throw err;
       }
     });
-    const { signal, dispose } = either(cut, transfer.signal);
+    const { signal, dispose } = cutOrAborted(cut, transfer);
     try {
       await sendFile(handle, socket, transfer, signal);
       session.reply(226, `Transfer complete: ${offset + transfer.bytes} bytes of ${handle.path}`);
