@@ -1,6 +1,7 @@
 import { connect, createServer, isIPv4, type Server, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { FerryError, type PortRange } from '@ferry/core';
+import { readDirectly } from './direct-reads.js';
 import { refused } from './error-map.js';
 
 /**
@@ -222,7 +223,7 @@ export class PassiveChannel implements DataChannel {
     this.#handedOut = true;
     // Still paused (pauseOnConnect): nothing is read before the transfer or TLS takes the socket.
     const socket = await this.#connected();
-    return armIdle(tls ? await secure(socket, tls, this.timeouts.connectMs) : socket, this.timeouts.idleMs);
+    return armIdle(tls ? await secure(socket, tls, this.timeouts.connectMs) : readDirectly(socket), this.timeouts.idleMs);
   }
 
   close(): void {

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import { UploadBatches, type ReadHandle, type Transfer } from '@ferry/core';
 import type { DataSocket } from './data-channel.js';
+import { readInto } from './direct-reads.js';
 
 /**
  * Moving bytes over a data connection, with backpressure both ways and progress reported to the
@@ -15,10 +16,10 @@ const READ_CHUNK = 1024 * 1024;
 const READ_BUFFERS = 2;
 
 /**
- * Upload: the data connection into `sink` until the client's EOF, all of it written. Socket reads
- * (64 KiB at most) are copied into pooled 1 MiB buffers, each written as one call once full (see
- * UploadBatches); the socket keeps flowing while a batch is being written, up to the sink's
- * high-water mark.
+ * Upload: the data connection into `sink` until the client's EOF, all of it written. The bytes
+ * gather in pooled 1 MiB buffers, each written as one call once full (see UploadBatches): a plain
+ * connection reads straight into them (direct-reads.ts), a TLS one has each decrypted chunk copied
+ * in. The socket keeps being read while a batch is written, up to the sink's high-water mark.
  */
 export function receive(socket: DataSocket, sink: Writable, transfer: Transfer, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -32,18 +33,32 @@ export function receive(socket: DataSocket, sink: Writable, transfer: Transfer, 
         resolve();
         return;
       }
-      batches.release();
       socket.destroy();
+      readInto(socket, undefined);
+      batches.release();
       if (!sink.destroyed) sink.destroy(err instanceof Error ? err : new Error(String(err)));
       reject(err);
     };
     const onAbort = (): void => settle(signal.reason);
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
-    socket.on('data', (chunk: Buffer) => {
-      transfer.progress(chunk.length);
-      if (!batches.push(chunk)) socket.pause();
+    const direct = readInto(socket, {
+      space: () => batches.space(),
+      filled: (bytes) => {
+        transfer.progress(bytes);
+        return batches.filled(bytes);
+      },
+      push: (chunk) => {
+        transfer.progress(chunk.length);
+        return batches.push(chunk);
+      },
     });
+    if (!direct) {
+      socket.on('data', (chunk: Buffer) => {
+        transfer.progress(chunk.length);
+        if (!batches.push(chunk)) socket.pause();
+      });
+    }
     sink.on('drain', () => socket.resume());
     const onEnd = (): void => batches.end();
     socket.once('close', () => {

@@ -1,7 +1,7 @@
 // Shared pieces of the side-by-side benchmarks: a Ferry node from the built entry point, a test
 // file, timed curl runs, and the report. Loopback only; every loop is bounded.
 import { spawn, spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -19,17 +19,16 @@ export async function freshDir(name) {
 }
 
 /**
- * On ext4 without a journal (this machine's root filesystem), creating a file skips every inode
- * of its block group that was freed within the last dirty_expire interval (ext4's
- * recently_deleted()), reading each one's inode block: right after a previous run's thousands of
- * files were removed, a create costs several times as much, and more for whichever server's
- * directory shares block groups with them. The measurements start once that window has passed.
+ * On ext4 without a journal (this machine's root filesystem), creating a file skips every free
+ * inode of its block group that was freed less than 60 s ago, or 360 s while its inode-table block
+ * is still dirty (RECENTCY_MIN and RECENTCY_DIRTY in the kernel's fs/ext4/ialloc.c), reading each
+ * one's inode block first: right after a previous run's thousands of files were removed, every
+ * create walks past all of them, and more so for whichever server's directory shares block groups
+ * with them. So: write the inode blocks back, then wait out the 60 s.
  */
 async function afterDeleting() {
   spawnSync('sync');
-  const centiseconds = Number(await readFile('/proc/sys/vm/dirty_expire_centisecs', 'utf8').catch(() => '0'));
-  if (!(centiseconds > 0)) return;
-  const seconds = Math.min(centiseconds / 100, 120) + 1;
+  const seconds = 61;
   console.log(`waiting ${seconds} s after removing the previous run's files (see afterDeleting in test/bench/lib/bench.mjs)`);
   await new Promise((r) => setTimeout(r, seconds * 1000));
 }
@@ -64,10 +63,12 @@ export async function startFerry(dir, yaml) {
   await writeFile(configFile, yaml);
   // FERRY_BENCH_NODE_ARGS (e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof') reaches every component: fork() inherits execArgv.
   const nodeArgs = (process.env.FERRY_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'servers/node/dist/bin/ferry.js'), 'start', '-c', configFile], { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] });
-  // FERRY_BENCH_STDOUT=file keeps what the node and its components print (log lines, --trace-gc).
-  if (process.env.FERRY_BENCH_STDOUT) child.stdout.pipe(createWriteStream(process.env.FERRY_BENCH_STDOUT));
-  else child.stdout.resume();
+  // What the node and its components print goes straight to a file (FERRY_BENCH_STDOUT=file keeps
+  // it: log lines, --trace-gc), not to a pipe: the benches wait for their clients with spawnSync,
+  // and a pipe nobody reads meanwhile fills up, leaving Ferry's logger retrying its writes.
+  const stdout = openSync(process.env.FERRY_BENCH_STDOUT ?? '/dev/null', 'w');
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'servers/node/dist/bin/ferry.js'), 'start', '-c', configFile], { cwd: dir, stdio: ['ignore', stdout, 'inherit'] });
+  closeSync(stdout);
   // The node writes its admin URL to <dataDir>/node.json once the API listens (whatever the log level).
   const nodeFile = join(dir, 'data', 'node.json');
   let adminUrl;

@@ -37,6 +37,23 @@ export class UploadBatches {
     return more;
   }
 
+  /**
+   * Where the next bytes may be read to without a copy: the unfilled rest of the batch being
+   * gathered. After reading into it, call `filled` with the count.
+   */
+  space(): Buffer {
+    this.#current ??= batches.take();
+    return this.#current.subarray(this.#filled);
+  }
+
+  /** `bytes` were read into the buffer `space()` returned; false as for `push`. */
+  filled(bytes: number): boolean {
+    const current = this.#current;
+    if (current === undefined || bytes > current.length - this.#filled) throw new RangeError('filled() beyond the space handed out');
+    this.#filled += bytes;
+    return this.#filled === current.length ? this.#flush() : true;
+  }
+
   /** Writes what is gathered and ends the sink. */
   end(): void {
     if (this.#ended) return;

@@ -1,0 +1,126 @@
+import { randomBytes } from 'node:crypto';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readDirectly, readInto, type ReadTarget } from '../src/direct-reads.js';
+
+/** A target that gathers everything into one buffer, counting reads made in place and copies. */
+class Gather implements ReadTarget {
+  readonly into: Buffer;
+  at = 0;
+  inPlace = 0;
+  copied = 0;
+  /** While true, every read asks the socket to pause. */
+  stall = false;
+
+  constructor(size: number) {
+    this.into = Buffer.alloc(size);
+  }
+
+  space(): Buffer {
+    return this.into.subarray(this.at, Math.min(this.at + 256 * 1024, this.into.length));
+  }
+
+  filled(bytes: number): boolean {
+    this.at += bytes;
+    this.inPlace++;
+    return !this.stall;
+  }
+
+  push(chunk: Buffer): boolean {
+    chunk.copy(this.into, this.at);
+    this.at += chunk.length;
+    this.copied++;
+    return !this.stall;
+  }
+}
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+});
+
+/** A paused-on-connect server and one client connection to it; resolves with both ends. */
+async function accepted(): Promise<{ server: Server; theirs: Socket; ours: Socket }> {
+  const server = createServer({ pauseOnConnect: true });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const ours = new Promise<Socket>((resolve) => server.once('connection', resolve));
+  const theirs = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  return { server, theirs, ours: await ours };
+}
+
+function ended(socket: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once('end', resolve);
+    socket.once('error', reject);
+  });
+}
+
+describe('direct reads on an accepted socket', () => {
+  it('delivers every byte into the target, in place after the first read, and ends', async () => {
+    const { server, theirs, ours } = await accepted();
+    const socket = readDirectly(ours);
+    expect(socket).not.toBe(ours);
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const target = new Gather(data.length);
+    expect(readInto(socket, target)).toBe(true);
+    const done = ended(socket);
+    socket.resume();
+    theirs.end(data);
+    await done;
+    expect(target.at).toBe(data.length);
+    expect(target.into.equals(data)).toBe(true);
+    // The socket's first buffer was handed out before the target came: that read alone is copied.
+    expect(target.copied).toBe(1);
+    expect(target.inPlace).toBeGreaterThan(0);
+    socket.destroy();
+    // The old Socket let go of the server: close() completes without waiting for it.
+    await new Promise((resolve) => server.close(resolve));
+    servers.splice(servers.indexOf(server), 1);
+  });
+
+  it('pauses while the target is full and goes on after resume, losing nothing', async () => {
+    const { theirs, ours } = await accepted();
+    const socket = readDirectly(ours);
+    const data = randomBytes(8 * 1024 * 1024);
+    const target = new Gather(data.length);
+    target.stall = true;
+    readInto(socket, target);
+    const done = ended(socket);
+    socket.resume();
+    theirs.end(data);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // One read was taken, then the socket stopped: the rest waits in the kernel and the sender.
+    const reads = target.inPlace + target.copied;
+    expect(reads).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(target.inPlace + target.copied).toBe(reads);
+    target.stall = false;
+    socket.resume();
+    await done;
+    expect(target.into.equals(data)).toBe(true);
+    socket.destroy();
+  });
+
+  it('discards what arrives while no target is attached (the FIN after a download)', async () => {
+    const { theirs, ours } = await accepted();
+    const socket = readDirectly(ours);
+    const done = ended(socket);
+    socket.resume();
+    theirs.end(Buffer.from('stray bytes'));
+    await done;
+    socket.destroy();
+  });
+
+  it('keeps a socket that has already been read from as it is', async () => {
+    const { theirs, ours } = await accepted();
+    const first = new Promise<Buffer>((resolve) => ours.once('data', resolve));
+    ours.resume();
+    theirs.write('hello');
+    await first;
+    expect(readDirectly(ours)).toBe(ours);
+    expect(readInto(ours, new Gather(1))).toBe(false);
+    theirs.destroy();
+    ours.destroy();
+  });
+});
