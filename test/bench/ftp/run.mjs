@@ -125,7 +125,7 @@ try {
   }
   if (wanted(rows[2])) console.log(`warm-up passes, ${rows[2].name}, MB/s: vsftpd ${warmUp.peer.join(' ')}; Ferry ${warmUp.ferry.join(' ')}`);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const side of (process.env.FERRY_FIRST ? ['ferry', 'peer'] : ['peer', 'ferry'])) {
+    for (const side of ['peer', 'ferry']) {
       const s = servers[side];
       const auth = ['-u', `${s.user}:${s.password}`];
       // Each upload starts from the same page cache state: the previous copy gone (vsftpd would
