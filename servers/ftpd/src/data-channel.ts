@@ -13,14 +13,19 @@ import { refused } from './error-map.js';
 /** A data connection as the transfer code sees it: a plain or TLS socket. */
 export type DataSocket = Socket;
 
+/** Which way the data goes: from the client (an upload) or to it (a download, a listing). */
+export type DataUse = 'receive' | 'send';
+
 export interface DataChannel {
   /** Announced to the client: the passive port, or the client's own port in active mode. */
   readonly port: number;
   /**
    * Resolves with the connected data socket, TLS-wrapped (server side) when `tls` is given, once
    * the handshake is over. Rejects with 425 when the client never comes or the handshake fails.
+   * For `receive` (an upload) a plain passive connection reads straight into the upload's
+   * buffers (direct-reads.ts); a download or listing only ever reads the client's FIN.
    */
-  open(tls: SecureContext | undefined): Promise<DataSocket>;
+  open(tls: SecureContext | undefined, use: DataUse): Promise<DataSocket>;
   /** Idempotent; destroys a socket that was never handed out. */
   close(): void;
 }
@@ -218,12 +223,13 @@ export class PassiveChannel implements DataChannel {
     this.#timer = setTimeout(() => this.fail(noConnection('no data connection was opened in time')), timeouts.connectMs);
   }
 
-  async open(tls: SecureContext | undefined): Promise<DataSocket> {
+  async open(tls: SecureContext | undefined, use: DataUse): Promise<DataSocket> {
     if (this.#handedOut) throw noConnection('the data connection was already used; send PASV or EPSV again');
     this.#handedOut = true;
     // Still paused (pauseOnConnect): nothing is read before the transfer or TLS takes the socket.
     const socket = await this.#connected();
-    return armIdle(tls ? await secure(socket, tls, this.timeouts.connectMs) : readDirectly(socket), this.timeouts.idleMs);
+    if (tls) return armIdle(await secure(socket, tls, this.timeouts.connectMs), this.timeouts.idleMs);
+    return armIdle(use === 'receive' ? readDirectly(socket) : socket, this.timeouts.idleMs);
   }
 
   close(): void {
@@ -284,6 +290,7 @@ export class ActiveChannel implements DataChannel {
     private readonly timeouts: DataTimeouts,
   ) {}
 
+  /** Which way the data goes makes no difference here: direct reads are for accepted sockets only. */
   async open(tls: SecureContext | undefined): Promise<DataSocket> {
     if (this.#used || this.#closed) throw noConnection('the data connection was already used; send PORT or EPRT again');
     this.#used = true;

@@ -23,7 +23,7 @@ export interface ReadTarget {
   push(chunk: Buffer): boolean;
 }
 
-/** What a socket in direct mode reads while no target is attached: its FIN after a download, discarded. */
+/** What a socket in direct mode reads while no target is attached: read into this scratch space and dropped. */
 const DISCARD_BYTES = 16 * 1024;
 
 class DirectReads {

@@ -102,7 +102,7 @@ describe('direct reads on an accepted socket', () => {
     socket.destroy();
   });
 
-  it('discards what arrives while no target is attached (the FIN after a download)', async () => {
+  it('discards what arrives while no target is attached, and still ends', async () => {
     const { theirs, ours } = await accepted();
     const socket = readDirectly(ours);
     const done = ended(socket);

@@ -51,7 +51,7 @@ async function list(session: FtpSession, arg: string, format: Format): Promise<v
       const onCut = (): void => channel.close();
       cut.addEventListener('abort', onCut, { once: true });
       try {
-        const socket = await channel.open(tls);
+        const socket = await channel.open(tls, 'send');
         await sendText(text, socket, cut).catch((err: unknown) => {
           socket.destroy();
           const reason = cut.aborted && cut.reason instanceof Error ? cut.reason.message : 'the data connection was cut';

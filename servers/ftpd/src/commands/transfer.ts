@@ -1,6 +1,6 @@
 import type { SecureContext } from 'node:tls';
 import { FerryError, isFerryError, type ReadHandle, type Transfer, type UploadHandle } from '@ferry/core';
-import type { DataChannel, DataSocket } from '../data-channel.js';
+import type { DataChannel, DataSocket, DataUse } from '../data-channel.js';
 import { refused } from '../error-map.js';
 import type { FtpSession } from '../session.js';
 import { receive, sendFile } from '../transfer-io.js';
@@ -32,10 +32,10 @@ function cutOrAborted(cut: AbortSignal, transfer: Transfer): { signal: AbortSign
 }
 
 /** Opens the data connection, given up as soon as `cut` fires (ABOR, the client gone). */
-function openData(channel: DataChannel, tls: SecureContext | undefined, cut: AbortSignal): Promise<DataSocket> {
+function openData(channel: DataChannel, tls: SecureContext | undefined, use: DataUse, cut: AbortSignal): Promise<DataSocket> {
   const onCut = (): void => channel.close();
   cut.addEventListener('abort', onCut, { once: true });
-  return channel.open(tls).finally(() => cut.removeEventListener('abort', onCut));
+  return channel.open(tls, use).finally(() => cut.removeEventListener('abort', onCut));
 }
 
 /** Registers the transfer the session is about to run. */
@@ -95,7 +95,7 @@ async function store(session: FtpSession, arg: string, append: boolean): Promise
       const upload: UploadHandle = await session.storage.openWrite(path, append ? { append: true } : { offset });
       try {
         session.reply(150, `Ready to receive ${upload.path}${upload.offset > 0 ? ` from byte ${upload.offset}` : ''}`);
-        const socket = await openData(channel, tls, cut);
+        const socket = await openData(channel, tls, 'receive', cut);
         return { upload, socket, transfer: begin(session, upload.path, 'upload', upload.offset, null) };
       } catch (err) {
         await upload.abandon().catch(() => undefined);
@@ -133,7 +133,7 @@ async function retrieve(session: FtpSession, arg: string): Promise<void> {
       const handle: ReadHandle = await session.storage.openRead(path, { offset });
       try {
         session.reply(150, `Opening BINARY mode data connection for ${handle.path} (${handle.size - offset} bytes)`);
-        const socket = await openData(channel, tls, cut);
+        const socket = await openData(channel, tls, 'send', cut);
         return { handle, socket, transfer: begin(session, handle.path, 'download', offset, handle.size) };
       } catch (err) {
         await handle.close().catch(() => undefined);
