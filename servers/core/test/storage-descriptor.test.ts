@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FileDescriptor } from '../src/storage/descriptor.js';
 import { fsCalls, type MetadataMode } from '../src/storage/fs-calls.js';
@@ -59,5 +60,59 @@ describe.each(['inline', 'pooled'] as const)('storage: FileDescriptor with %s me
     expect(closed).toBe(true);
     expect((await readFile(where)).length).toBe(big.length);
     expect(file.close()).toBe(closing); // idempotent
+  });
+});
+
+describe('storage: FileDescriptor, where its writes are made', () => {
+  const chunk = Buffer.alloc(64 * 1024, 2);
+
+  it('writes inline only while it is the only file being written in the process', async () => {
+    const inline = vi.spyOn(fs, 'writeSync');
+    const pooled = vi.spyOn(fs, 'write');
+    const a = await openFile('inline');
+    const b = await openFile('inline');
+    await a.file.write(chunk, 0, chunk.length, 0);
+    expect([inline.mock.calls.length, pooled.mock.calls.length]).toEqual([1, 0]);
+    await b.file.write(chunk, 0, chunk.length, 0);
+    await a.file.write(chunk, 0, chunk.length, chunk.length);
+    expect([inline.mock.calls.length, pooled.mock.calls.length]).toEqual([1, 2]);
+    await b.file.close();
+    await a.file.write(chunk, 0, chunk.length, 2 * chunk.length);
+    expect([inline.mock.calls.length, pooled.mock.calls.length]).toEqual([2, 2]);
+    await a.file.close();
+    expect((await readFile(a.where)).equals(Buffer.concat([chunk, chunk, chunk]))).toBe(true);
+    expect((await readFile(b.where)).equals(chunk)).toBe(true);
+  });
+
+  it('after inline writes the kernel held up, writes go through the thread pool for a second', async () => {
+    let now = 1000;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const realWriteSync = fs.writeSync.bind(fs) as (...args: unknown[]) => number;
+    let slow = 50; // as dirty-page throttling would
+    const inline = vi.spyOn(fs, 'writeSync').mockImplementation(((...args: unknown[]) => {
+      now += slow;
+      return realWriteSync(...args);
+    }) as typeof fs.writeSync);
+    const pooled = vi.spyOn(fs, 'write');
+    const { file, where } = await openFile('inline');
+    const write = (index: number): Promise<unknown> => file.write(chunk, 0, chunk.length, index * chunk.length);
+    // One slow write, then a long quiet while: a hiccup, nothing changes.
+    await write(0);
+    now += 5000;
+    await write(1);
+    await write(2);
+    await write(3);
+    expect([inline.mock.calls.length, pooled.mock.calls.length]).toEqual([4, 0]);
+    // Those were three slow writes within a second: the pool takes over for a second.
+    await write(4);
+    now += 999;
+    await write(5);
+    expect([inline.mock.calls.length, pooled.mock.calls.length]).toEqual([4, 2]);
+    now += 2;
+    slow = 0;
+    await write(6);
+    expect([inline.mock.calls.length, pooled.mock.calls.length]).toEqual([5, 2]);
+    await file.close();
+    expect((await readFile(where)).length).toBe(7 * chunk.length);
   });
 });

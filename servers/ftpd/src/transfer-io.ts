@@ -17,7 +17,7 @@ const READ_BUFFERS = 2;
 
 /**
  * Upload: the data connection into `sink` until the client's EOF, all of it written. The bytes
- * gather in pooled 1 MiB buffers, each written as one call once full (see UploadBatches): a plain
+ * gather in pooled 64 KiB buffers, each written as one call once full (see UploadBatches): a plain
  * connection reads straight into them (direct-reads.ts), a TLS one has each decrypted chunk copied
  * in. The socket keeps being read while a batch is written, up to the sink's high-water mark.
  */

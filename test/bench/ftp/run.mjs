@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { curl, freshDir, makeFile, report, sha256File, startFerry, threadSeconds, threadSplit } from '../lib/bench.mjs';
+import { curl, freshDir, makeFile, processTreeSeconds, report, sha256File, startFerry, threadSeconds, threadSplit } from '../lib/bench.mjs';
 
 const ROUNDS = Math.min(Number(process.argv[2] ?? 3), 10);
 const WARM_UP = Math.min(Number(process.env.WARM_UP ?? 3), 10);
@@ -74,11 +74,19 @@ if (component.body?.state !== 'running' || component.body.listening?.[0]?.port !
 }
 
 const ferryPid = component.body.pid;
-/** Runs one measured step; with FERRY_BENCH_THREADS=1, prints Ferry's CPU per thread group for it. */
+/**
+ * Runs one measured step; with FERRY_BENCH_THREADS=1, prints the server's CPU seconds for it:
+ * Ferry's per thread group, vsftpd's for its session process (counted once it has exited).
+ */
 function measured(side, name, step) {
-  const before = side === 'ferry' && process.env.FERRY_BENCH_THREADS ? threadSeconds(ferryPid) : undefined;
+  if (!process.env.FERRY_BENCH_THREADS) return step();
+  const before = side === 'ferry' ? threadSeconds(ferryPid) : processTreeSeconds(peer.pid);
   const result = step();
-  if (before) console.log(`Ferry CPU seconds by thread, ${name}: ${threadSplit(before, threadSeconds(ferryPid))}`);
+  if (side === 'ferry') console.log(`Ferry CPU seconds by thread, ${name}: ${threadSplit(before, threadSeconds(ferryPid))}`);
+  else {
+    spawnSync('sleep', ['0.3']); // the session process exits after QUIT and is reaped
+    console.log(`vsftpd CPU seconds, ${name}: ${(processTreeSeconds(peer.pid) - before).toFixed(2)}`);
+  }
   return result;
 }
 

@@ -106,6 +106,16 @@ export function threadSeconds(pid) {
   return byName;
 }
 
+/**
+ * CPU seconds of a forking server (vsftpd) and of its children that have exited and been reaped:
+ * a session process's CPU shows here once the session is over.
+ */
+export function processTreeSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+}
+
 /** "main 0.41, others 0.12": CPU seconds per thread group between two threadSeconds() readings. */
 export function threadSplit(before, after) {
   return Object.entries(after).map(([name, s]) => `${name} ${(s - (before[name] ?? 0)).toFixed(2)}`).join(', ');
