@@ -27,7 +27,7 @@ describe.each(['inline', 'pooled'] as const)('storage: FileDescriptor with %s me
   it('writes at positions, large writes and vectors included, and reads its size', async () => {
     const { file, where } = await openFile(mode);
     await file.write(Buffer.from('hello'), 0, 5, 0);
-    const big = Buffer.alloc(200 * 1024, 7); // above the inline limit: through the thread pool
+    const big = Buffer.alloc(300 * 1024, 7); // above the inline limit: through the thread pool
     await file.write(big, 0, big.length, 5);
     await file.writev([Buffer.from('a'), Buffer.from('b')], 5 + big.length);
     expect((await file.stat()).size).toBe(5 + big.length + 2);
@@ -46,7 +46,7 @@ describe.each(['inline', 'pooled'] as const)('storage: FileDescriptor with %s me
       const done = args.at(-1) as (err: Error | null, n: number) => void;
       release = () => (real as (...a: unknown[]) => void)(...args.slice(0, -1), done);
     }) as typeof fs.write);
-    const big = Buffer.alloc(128 * 1024, 1);
+    const big = Buffer.alloc(300 * 1024, 1); // above the inline limit: through the thread pool
     const writing = file.write(big, 0, big.length, 0);
     const closing = file.close();
     let closed = false;
