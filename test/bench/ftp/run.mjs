@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { curl, freshDir, makeFile, processTreeSeconds, report, sha256File, startFerry, threadSeconds, threadSplit } from '../lib/bench.mjs';
+import { cpuGroup, cpuSeconds, curl, freshDir, makeFile, median, report, sha256File, startFerry, threadSeconds, threadSplit } from '../lib/bench.mjs';
 
 const ROUNDS = Math.min(Number(process.argv[2] ?? 3), 10);
 const WARM_UP = Math.min(Number(process.env.WARM_UP ?? 3), 10);
@@ -60,6 +60,8 @@ await writeFile(peerConf, [
   '',
 ].join('\n'));
 const peer = spawn(VSFTPD, [peerConf], { stdio: 'inherit' });
+const peerGroup = cpuGroup(`ferry-bench-vsftpd-${process.pid}`, peer.pid);
+const peerCpu = peerGroup?.seconds ?? (() => cpuSeconds(peer.pid, true));
 await waitForPort(VSFTPD_PORT);
 
 const ferryDir = join(dir, 'ferry');
@@ -75,18 +77,18 @@ if (component.body?.state !== 'running' || component.body.listening?.[0]?.port !
 
 const ferryPid = component.body.pid;
 /**
- * Runs one measured step; with FERRY_BENCH_THREADS=1, prints the server's CPU seconds for it:
- * Ferry's per thread group, vsftpd's for its session process (counted once it has exited).
+ * Runs one measured step and notes the server's CPU seconds per GiB moved: Ferry's ftpd process, or
+ * vsftpd with its session processes (its own cgroup; without one, the sessions it has reaped). With
+ * FERRY_BENCH_THREADS=1 it also prints Ferry's CPU per thread group.
  */
-function measured(side, name, step) {
-  if (!process.env.FERRY_BENCH_THREADS) return step();
-  const before = side === 'ferry' ? threadSeconds(ferryPid) : processTreeSeconds(peer.pid);
+function measured(side, row, step) {
+  const cpu = side === 'ferry' ? () => cpuSeconds(ferryPid, false) : peerCpu;
+  const before = cpu();
+  const threadsBefore = side === 'ferry' && process.env.FERRY_BENCH_THREADS ? threadSeconds(ferryPid) : undefined;
   const result = step();
-  if (side === 'ferry') console.log(`Ferry CPU seconds by thread, ${name}: ${threadSplit(before, threadSeconds(ferryPid))}`);
-  else {
-    spawnSync('sleep', ['0.3']); // the session process exits after QUIT and is reaped
-    console.log(`vsftpd CPU seconds, ${name}: ${(processTreeSeconds(peer.pid) - before).toFixed(2)}`);
-  }
+  if (side === 'peer') spawnSync('sleep', ['0.3']); // the session's processes exit after QUIT
+  row[`${side}Cpu`].push(((cpu() - before) * GIB) / row.bytes);
+  if (threadsBefore) console.log(`Ferry CPU seconds by thread, ${row.name}: ${threadSplit(threadsBefore, threadSeconds(ferryPid))}`);
   return result;
 }
 
@@ -115,10 +117,10 @@ function mirror(server, target) {
 }
 
 const rows = [
-  { name: 'upload 1 GiB (curl -T)', peer: [], ferry: [] },
-  { name: 'download 1 GiB (curl -o /dev/null)', peer: [], ferry: [] },
-  { name: `${SMALL.count} × 64 KiB upload (lftp mirror -R, one connection)`, peer: [], ferry: [] },
-];
+  { name: 'upload 1 GiB (curl -T)', bytes: GIB },
+  { name: 'download 1 GiB (curl -o /dev/null)', bytes: GIB },
+  { name: `${SMALL.count} × 64 KiB upload (lftp mirror -R, one connection)`, bytes: SMALL.count * SMALL.size },
+].map((row) => ({ ...row, peer: [], ferry: [], peerCpu: [], ferryCpu: [] }));
 try {
   // One unmeasured pass per server first, with WARM_UP (3 by default) passes of the small files,
   // printed: V8 compiles Ferry's per-request code only once it has run often enough, and on the
@@ -133,17 +135,18 @@ try {
   }
   if (wanted(rows[2])) console.log(`warm-up passes, ${rows[2].name}, MB/s: vsftpd ${warmUp.peer.join(' ')}; Ferry ${warmUp.ferry.join(' ')}`);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const side of ['peer', 'ferry']) {
+    // Alternate which server goes first, so neither always runs on the page cache the other left.
+    for (const side of round % 2 === 0 ? ['peer', 'ferry'] : ['ferry', 'peer']) {
       const s = servers[side];
       const auth = ['-u', `${s.user}:${s.password}`];
       // Each upload starts from the same page cache state: the previous copy gone (vsftpd would
       // truncate it at once, Ferry replace it only at the end), and nothing left to write back.
       await rm(join(s.files, `big-${round - 1}.bin`), { force: true });
       settle();
-      if (wanted(rows[0])) rows[0][side].push(measured(side, rows[0].name, () => curl([...auth, '-T', big, `${s.url}/big-${round}.bin`])).up);
-      if (wanted(rows[1])) rows[1][side].push(measured(side, rows[1].name, () => curl([...auth, `${s.url}/big-${round}.bin`])).down);
+      if (wanted(rows[0])) rows[0][side].push(measured(side, rows[0], () => curl([...auth, '-T', big, `${s.url}/big-${round}.bin`])).up);
+      if (wanted(rows[1])) rows[1][side].push(measured(side, rows[1], () => curl([...auth, `${s.url}/big-${round}.bin`])).down);
       settle();
-      if (wanted(rows[2])) rows[2][side].push(measured(side, rows[2].name, () => mirror(s, `small-${round}`)));
+      if (wanted(rows[2])) rows[2][side].push(measured(side, rows[2], () => mirror(s, `small-${round}`)));
     }
   }
   for (const side of ['peer', 'ferry']) {
@@ -153,9 +156,15 @@ try {
     if (count !== SMALL.count) throw new Error(`${side} stored ${count} of ${SMALL.count} small files`);
   }
   report(`FTP, loopback, plain, passive; median of ${ROUNDS} rounds (${new Date().toISOString().slice(0, 10)})`, 'vsftpd', rows.filter(wanted));
+  // Server CPU per GiB moved: what each server costs, whatever else the machine was doing.
+  const cpu = ['server CPU seconds per GiB (user + system, median)', '| test | vsftpd | Ferry |', '|---|---|---|'];
+  for (const row of rows.filter(wanted)) cpu.push(`| ${row.name} | ${median(row.peerCpu).toFixed(2)} | ${median(row.ferryCpu).toFixed(2)} |`);
+  console.log(cpu.join('\n'));
 } finally {
   peer.kill('SIGTERM');
   await ferry.stop();
+  await new Promise((resolve) => (peer.exitCode === null ? peer.once('exit', resolve) : resolve()));
+  peerGroup?.remove();
 }
 
 /** ONLY=upload,download,1000 runs the lines whose names start so (all by default). */

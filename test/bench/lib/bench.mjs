@@ -1,7 +1,7 @@
 // Shared pieces of the side-by-side benchmarks: a Ferry node from the built entry point, a test
 // file, timed curl runs, and the report. Loopback only; every loop is bounded.
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, createReadStream, openSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, mkdirSync, openSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -107,13 +107,53 @@ export function threadSeconds(pid) {
 }
 
 /**
- * CPU seconds of a forking server (vsftpd) and of its children that have exited and been reaped:
- * a session process's CPU shows here once the session is over.
+ * CPU seconds (user + system) of a process, or of the children it has reaped: a forking server
+ * (OpenSSH sshd, vsftpd) runs each connection in processes of its own, whose CPU time shows up in
+ * its children's counters once they are over and reaped (see waitForChildren).
  */
-export function processTreeSeconds(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / 100;
+export function cpuSeconds(pid, children) {
+  const fields = statFields(pid);
+  // Fields after the command: state is [0]; utime, stime are [11], [12]; cutime, cstime [13], [14].
+  const ticks = children ? Number(fields[13]) + Number(fields[14]) : Number(fields[11]) + Number(fields[12]);
+  return ticks / 100;
+}
+
+/**
+ * CPU seconds of a process and everything it forks, from a cgroup v1 `cpuacct` group of its own
+ * (run as root): a forking server's sessions are counted even when a process exits without its
+ * parent waiting for it (vsftpd's unprivileged session process does), which the children's
+ * counters of /proc miss. Undefined where no such group can be made.
+ */
+export function cpuGroup(name, pid) {
+  const dir = `/sys/fs/cgroup/cpuacct/${name}`;
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${dir}/cgroup.procs`, String(pid));
+  } catch {
+    return undefined;
+  }
+  return {
+    seconds: () => Number(readFileSync(`${dir}/cpuacct.usage`, 'utf8')) / 1e9,
+    /** Removes the group once its processes are gone (waits up to 5 s; a group left behind is empty and harmless). */
+    remove: () => {
+      for (let i = 0; i < 50; i++) {
+        try {
+          return rmdirSync(dir);
+        } catch {
+          spawnSync('sleep', ['0.1']);
+        }
+      }
+    },
+  };
+}
+
+function statFields(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
 }
 
 /** "main 0.41, others 0.12": CPU seconds per thread group between two threadSeconds() readings. */

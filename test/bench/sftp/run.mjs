@@ -10,7 +10,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freshDir, makeFile, median, report, sha256File, startFerry, threadSeconds, threadSplit } from '../lib/bench.mjs';
+import { cpuSeconds, freshDir, makeFile, median, report, sha256File, startFerry, threadSeconds, threadSplit } from '../lib/bench.mjs';
 
 const ROUNDS = Math.min(Number(process.argv[2] ?? 3), 10);
 const CIPHERS = (process.env.CIPHERS ?? 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com').split(',');
@@ -88,14 +88,6 @@ const servers = {
   peer: { port: OPENSSH_PORT, user: userInfo().username, root: peerFiles, home: peerFiles, cpu: () => cpuSeconds(peer.pid, true) },
   ferry: { port: FERRY_PORT, user: 'bench', root: '/', home: ferryHome, cpu: () => cpuSeconds(ferryPid, false) },
 };
-
-/** CPU seconds (user + system) of a process, or of the children it has reaped. */
-function cpuSeconds(pid, children) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  // Fields after the command: state is [0]; utime, stime are [11], [12]; cutime, cstime [13], [14].
-  const ticks = children ? Number(fields[13]) + Number(fields[14]) : Number(fields[11]) + Number(fields[12]);
-  return ticks / 100;
-}
 
 /** One OpenSSH sftp session running `commands`; resolves with its wall time in seconds. */
 function sftp(server, cipher, commands, cwd = dir) {
