@@ -108,12 +108,13 @@ export function threadSeconds(pid) {
 
 /**
  * CPU seconds (user + system) of a process, or of the children it has reaped: a forking server
- * (OpenSSH sshd, vsftpd) runs each connection in processes of its own, whose CPU time shows up in
- * its children's counters once they are over and reaped (see waitForChildren).
+ * (OpenSSH sshd) runs each connection in processes of its own, whose CPU time shows up in its
+ * children's counters once they are over and reaped (for vsftpd, see cpuGroup).
  */
 export function cpuSeconds(pid, children) {
-  const fields = statFields(pid);
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command: state is [0]; utime, stime are [11], [12]; cutime, cstime [13], [14].
+  const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
   const ticks = children ? Number(fields[13]) + Number(fields[14]) : Number(fields[11]) + Number(fields[12]);
   return ticks / 100;
 }
@@ -145,15 +146,6 @@ export function cpuGroup(name, pid) {
       }
     },
   };
-}
-
-function statFields(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-  } catch {
-    return undefined;
-  }
 }
 
 /** "main 0.41, others 0.12": CPU seconds per thread group between two threadSeconds() readings. */

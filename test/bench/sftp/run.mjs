@@ -6,7 +6,7 @@
 // Usage: node test/bench/sftp/run.mjs [rounds]   (after `npx turbo run build`)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, userInfo } from 'node:os';
 import { join } from 'node:path';
