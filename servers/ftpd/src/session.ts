@@ -4,6 +4,7 @@ import { COMMANDS } from './commands/index.js';
 import type { FtpdConfig } from './config.js';
 import type { ControlConnection } from './control.js';
 import { ControlLineReader } from './control-lines.js';
+import { Cut } from './cut.js';
 import { PassiveListener, plainAddress, type DataChannel, type PassivePorts } from './data-channel.js';
 import { closingReply, errorReply, refused } from './error-map.js';
 import { MLST_FACTS, type MlstFact } from './listing.js';
@@ -61,7 +62,7 @@ export class FtpSession {
   #closeReason: string | undefined;
   #closed = false;
   /** The transfer in progress, so that ABOR can cut it. */
-  #transfer: AbortController | undefined;
+  #transfer: Cut | undefined;
   /** ABOR cut a transfer: its own reply says 226 rather than 225. */
   #aborted = false;
 
@@ -172,10 +173,10 @@ export class FtpSession {
     return offset;
   }
 
-  /** A transfer starts: ABOR can cut it through the returned signal until `transferEnded`. */
-  transferStarted(): AbortSignal {
-    this.#transfer = new AbortController();
-    return this.#transfer.signal;
+  /** A transfer starts: ABOR can cut it through the returned Cut until `transferEnded`. */
+  transferStarted(): Cut {
+    this.#transfer = new Cut();
+    return this.#transfer;
   }
 
   transferEnded(): void {
@@ -236,7 +237,7 @@ export class FtpSession {
     // ABOR is the one command that acts while another runs: it cuts the transfer, whose own
     // reply (426) comes first, then ABOR's (226).
     if (line !== OVERLONG && this.#transfer !== undefined && /^\s*abor\s*$/i.test(line)) {
-      this.#transfer.abort(new Error('aborted by the client (ABOR)'));
+      this.#transfer.fire(new Error('aborted by the client (ABOR)'));
       this.#transfer = undefined;
       this.#aborted = true;
       this.#queue.unshift('ABOR');
@@ -329,7 +330,7 @@ export class FtpSession {
   #onClose(): void {
     // Without its control connection a transfer has no one to report to: an upload is kept as a
     // resumable partial, never published.
-    this.#transfer?.abort(new Error('the control connection closed'));
+    this.#transfer?.fire(new Error('the control connection closed'));
     this.#shutdown();
     this.onClosed(this);
   }

@@ -1,11 +1,12 @@
 import type { Writable } from 'node:stream';
 import { UploadBatches, type ReadHandle, type Transfer } from '@ferry/core';
+import type { Cut } from './cut.js';
 import type { DataSocket } from './data-channel.js';
 import { readInto } from './direct-reads.js';
 
 /**
  * Moving bytes over a data connection, with backpressure both ways and progress reported to the
- * transfer registry per chunk. `signal` cuts the transfer (ABOR, the control connection gone, the
+ * transfer registry per chunk. `cut` cuts the transfer (ABOR, the control connection gone, the
  * core's abort at a drain deadline): the streams are destroyed and the promise rejects.
  */
 
@@ -21,14 +22,15 @@ const READ_BUFFERS = 2;
  * connection reads straight into them (direct-reads.ts), a TLS one has each decrypted chunk copied
  * in. The socket keeps being read while a batch is written, up to the sink's high-water mark.
  */
-export function receive(socket: DataSocket, sink: Writable, transfer: Transfer, signal: AbortSignal): Promise<void> {
+export function receive(socket: DataSocket, sink: Writable, transfer: Transfer, cut: Cut): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const batches = new UploadBatches(sink);
     let settled = false;
+    let stopListening = (): void => undefined;
     const settle = (err?: unknown): void => {
       if (settled) return;
       settled = true;
-      signal.removeEventListener('abort', onAbort);
+      stopListening();
       if (err === undefined) {
         resolve();
         return;
@@ -39,9 +41,8 @@ export function receive(socket: DataSocket, sink: Writable, transfer: Transfer, 
       if (!sink.destroyed) sink.destroy(err instanceof Error ? err : new Error(String(err)));
       reject(err);
     };
-    const onAbort = (): void => settle(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
+    stopListening = cut.listen(settle);
+    if (settled) return;
     const direct = readInto(socket, {
       space: () => batches.space(),
       filled: (bytes) => {
@@ -83,7 +84,7 @@ export function receive(socket: DataSocket, sink: Writable, transfer: Transfer, 
  * disk and the socket work at the same time and no buffer is allocated per chunk (a fresh
  * 1 MiB per read costs a 1 GiB download about twice the CPU, in page faults and GC).
  */
-export async function sendFile(file: ReadHandle, socket: DataSocket, transfer: Transfer, signal: AbortSignal): Promise<void> {
+export async function sendFile(file: ReadHandle, socket: DataSocket, transfer: Transfer, cut: Cut): Promise<void> {
   const remaining = file.size - file.offset;
   const chunk = Math.max(1, Math.min(READ_CHUNK, remaining));
   const buffers = Array.from({ length: remaining > chunk ? READ_BUFFERS : 1 }, () => Buffer.allocUnsafe(chunk));
@@ -92,12 +93,10 @@ export async function sendFile(file: ReadHandle, socket: DataSocket, transfer: T
   const fail = (err: unknown): void => {
     failure ??= err;
   };
-  const onAbort = (): void => {
-    fail(signal.reason);
+  const stopListening = cut.listen((reason) => {
+    fail(reason);
     socket.destroy();
-  };
-  if (signal.aborted) onAbort();
-  signal.addEventListener('abort', onAbort, { once: true });
+  });
   socket.on('error', fail);
   try {
     let position = file.offset;
@@ -120,7 +119,7 @@ export async function sendFile(file: ReadHandle, socket: DataSocket, transfer: T
     await Promise.all(sent);
     if (failure === undefined) await endWriting(socket);
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    stopListening();
   }
   if (failure !== undefined) throw failure;
   linger(socket);
@@ -136,16 +135,13 @@ async function endWriting(socket: DataSocket): Promise<void> {
 }
 
 /** A listing: the whole text, then EOF. */
-export async function sendText(text: string, socket: DataSocket, signal: AbortSignal): Promise<void> {
-  const onAbort = (): void => {
-    socket.destroy();
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
+export async function sendText(text: string, socket: DataSocket, cut: Cut): Promise<void> {
+  const stopListening = cut.listen(() => socket.destroy());
   try {
     socket.write(text);
     await endWriting(socket);
   } finally {
-    signal.removeEventListener('abort', onAbort);
+    stopListening();
   }
   linger(socket);
 }

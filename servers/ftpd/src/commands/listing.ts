@@ -48,17 +48,16 @@ async function list(session: FtpSession, arg: string, format: Format): Promise<v
       if (format === 'mlsd' && stat.type !== 'directory') throw new FerryError('FERRY_ERR_NOT_A_DIRECTORY', `${stat.path}: not a directory`, { details: { path: stat.path } });
       const text = render(format, await entriesOf(session.storage, stat), session);
       session.reply(150, 'Here comes the directory listing');
-      const onCut = (): void => channel.close();
-      cut.addEventListener('abort', onCut, { once: true });
+      const stop = cut.listen(() => channel.close());
       try {
         const socket = await channel.open(tls, 'send');
         await sendText(text, socket, cut).catch((err: unknown) => {
           socket.destroy();
-          const reason = cut.aborted && cut.reason instanceof Error ? cut.reason.message : 'the data connection was cut';
+          const reason = cut.reason?.message ?? 'the data connection was cut';
           throw new FerryError('FERRY_ERR_TRANSFER_ABORTED', reason, { cause: err, details: { reason } });
         });
       } finally {
-        cut.removeEventListener('abort', onCut);
+        stop();
       }
     });
     session.reply(226, 'Directory send OK');

@@ -1,5 +1,6 @@
 import type { SecureContext } from 'node:tls';
 import { FerryError, isFerryError, type ReadHandle, type Transfer, type UploadHandle } from '@ferry/core';
+import type { Cut } from '../cut.js';
 import type { DataChannel, DataSocket, DataUse } from '../data-channel.js';
 import { refused } from '../error-map.js';
 import type { FtpSession } from '../session.js';
@@ -12,30 +13,18 @@ const UPLOAD_BUFFER = 4 * 1024 * 1024;
 const SETTLE_AFTER_MS = 1000;
 const SETTLE_MS = 50;
 
-function reasonOf(value: unknown): string {
-  return value instanceof Error ? value.message : String(value);
-}
-
 /**
- * A signal that fires when the session's `cut` does (ABOR, the client gone) or the core cuts the
- * transfer. Not AbortSignal.any (weak references and a finalization registry per signal, work for
- * the collector on every file), and the transfer's own listener needs no AbortSignal of its own.
+ * The core's abort (a drain deadline) cuts the transfer as ABOR would. After the transfer ends the
+ * core no longer aborts it, so this listener needs no removal.
  */
-function cutOrAborted(cut: AbortSignal, transfer: Transfer): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onCut = (): void => controller.abort(cut.reason);
-  if (cut.aborted) onCut();
-  else cut.addEventListener('abort', onCut, { once: true });
-  // After the transfer ends the core no longer aborts it, so this listener needs no removal.
-  transfer.onAbort((reason) => controller.abort(reason));
-  return { signal: controller.signal, dispose: () => cut.removeEventListener('abort', onCut) };
+function cutWhenAborted(cut: Cut, transfer: Transfer): void {
+  transfer.onAbort((reason) => cut.fire(reason));
 }
 
-/** Opens the data connection, given up as soon as `cut` fires (ABOR, the client gone). */
-function openData(channel: DataChannel, tls: SecureContext | undefined, use: DataUse, cut: AbortSignal): Promise<DataSocket> {
-  const onCut = (): void => channel.close();
-  cut.addEventListener('abort', onCut, { once: true });
-  return channel.open(tls, use).finally(() => cut.removeEventListener('abort', onCut));
+/** Opens the data connection, given up as soon as the transfer is cut (ABOR, the client gone). */
+function openData(channel: DataChannel, tls: SecureContext | undefined, use: DataUse, cut: Cut): Promise<DataSocket> {
+  const stop = cut.listen(() => channel.close());
+  return channel.open(tls, use).finally(stop);
 }
 
 /** Registers the transfer the session is about to run. */
@@ -56,13 +45,13 @@ function begin(session: FtpSession, path: string, direction: 'upload' | 'downloa
  * A transfer that did not complete: 426 when it was cut (the upload stays as a resumable
  * partial, history says `interrupted`), the error map's reply when storage failed.
  */
-function endCut(session: FtpSession, transfer: Transfer, signal: AbortSignal, err: unknown, verb: string): void {
-  if (isFerryError(err) && err.code !== 'FERRY_ERR_TRANSFER_ABORTED' && !signal.aborted) {
+function endCut(session: FtpSession, transfer: Transfer, cut: Cut, err: unknown, verb: string): void {
+  if (isFerryError(err) && err.code !== 'FERRY_ERR_TRANSFER_ABORTED' && cut.reason === undefined) {
     session.fail(err, verb);
     transfer.end('failed', err.message);
     return;
   }
-  const reason = signal.aborted ? reasonOf(signal.reason) : isFerryError(err) ? err.message : 'the data connection was cut';
+  const reason = cut.reason !== undefined ? cut.reason.message : isFerryError(err) ? err.message : 'the data connection was cut';
   session.reply(426, `Connection closed; transfer aborted: ${reason}`);
   transfer.end('interrupted', reason);
 }
@@ -102,9 +91,9 @@ async function store(session: FtpSession, arg: string, append: boolean): Promise
         throw err;
       }
     });
-    const { signal, dispose } = cutOrAborted(cut, transfer);
+    cutWhenAborted(cut, transfer);
     try {
-      await receive(socket, upload.stream({ highWaterMark: UPLOAD_BUFFER }), transfer, signal);
+      await receive(socket, upload.stream({ highWaterMark: UPLOAD_BUFFER }), transfer, cut);
       await clientStillThere(session, transfer);
       const stored = await upload.commit();
       session.reply(226, `Transfer complete: ${stored.size} bytes in ${upload.path}`);
@@ -112,9 +101,7 @@ async function store(session: FtpSession, arg: string, append: boolean): Promise
     } catch (err) {
       socket.destroy();
       await upload.abandon().catch(() => undefined);
-      endCut(session, transfer, signal, err, verb);
-    } finally {
-      dispose();
+      endCut(session, transfer, cut, err, verb);
     }
   } finally {
     channel.close();
@@ -140,16 +127,15 @@ async function retrieve(session: FtpSession, arg: string): Promise<void> {
         throw err;
       }
     });
-    const { signal, dispose } = cutOrAborted(cut, transfer);
+    cutWhenAborted(cut, transfer);
     try {
-      await sendFile(handle, socket, transfer, signal);
+      await sendFile(handle, socket, transfer, cut);
       session.reply(226, `Transfer complete: ${offset + transfer.bytes} bytes of ${handle.path}`);
       transfer.end('completed');
     } catch (err) {
       socket.destroy();
-      endCut(session, transfer, signal, err, 'RETR');
+      endCut(session, transfer, cut, err, 'RETR');
     } finally {
-      dispose();
       await handle.close().catch(() => undefined);
     }
   } finally {
