@@ -1,7 +1,7 @@
 import { connect, createServer, isIPv4, type Server, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { FerryError, type PortRange } from '@ferry/core';
-import { readDirectly } from './direct-reads.js';
+import { acceptDirectly, readDirectly } from './direct-reads.js';
 import { refused } from './error-map.js';
 
 /**
@@ -117,7 +117,10 @@ export class PassivePorts {
           resolve(true);
         });
       });
-      if (bound) return server;
+      if (bound) {
+        acceptDirectly(server);
+        return server;
+      }
     }
     throw new FerryError('FERRY_ERR_IO', `no free passive port in ${this.range.from}-${this.range.to}`, {
       details: { from: this.range.from, to: this.range.to },

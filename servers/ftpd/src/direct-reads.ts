@@ -1,4 +1,4 @@
-import { Socket } from 'node:net';
+import { Socket, type Server } from 'node:net';
 
 /**
  * Plain data connections read straight into the upload's own buffers (Node's `onread`), not into
@@ -8,9 +8,11 @@ import { Socket } from 'node:net';
  * their marking threads busy on the CPU the client needs).
  *
  * Node 20 offers `onread` only for sockets it creates (`net.connect`, `new Socket`), not for those
- * a server accepts. An accepted socket that has not read anything yet (servers here pause on
- * connect) hands its handle to a new Socket made with `onread`; the old one is let go without
- * closing the handle, which also releases it from the server's connection count.
+ * a server accepts. A passive listener makes its sockets itself (acceptDirectly: the accepted
+ * handle goes straight into a Socket made with `onread`); elsewhere an accepted socket that has
+ * not read anything yet (servers here pause on connect) hands its handle to a new Socket made so,
+ * and the old one is let go without closing the handle. Either way the socket is not in the
+ * server's connection count.
  */
 
 /** Where a socket in direct mode reads to. */
@@ -54,17 +56,14 @@ interface WithHandle {
   _handle?: object | null;
 }
 
-/**
- * `accepted` in direct mode: a new Socket on the same connection, paused. Returns `accepted`
- * itself when it has started reading or its handle cannot be taken (then Node's reads are used).
- */
-export function readDirectly(accepted: Socket): Socket {
-  const raw = accepted as unknown as WithHandle;
-  const handle = raw._handle;
-  if (typeof handle !== 'object' || handle === null || accepted.bytesRead > 0 || accepted.isPaused() === false) return accepted;
+/** Node's listening handle: it calls onconnection with each accepted connection's handle. */
+interface ListenHandle {
+  onconnection?: (this: unknown, err: number, clientHandle?: object) => void;
+}
+
+/** A paused Socket in direct mode on an accepted connection's handle. */
+function directSocket(handle: object): Socket {
   const reads = new DirectReads();
-  raw._handle = null;
-  accepted.destroy();
   const socket = new Socket({
     handle,
     pauseOnCreate: true,
@@ -72,6 +71,38 @@ export function readDirectly(accepted: Socket): Socket {
   } as ConstructorParameters<typeof Socket>[0]);
   direct.set(socket, reads);
   return socket;
+}
+
+/**
+ * From now on `server` (listening) emits its connections as paused sockets in direct mode, so
+ * that no Socket is made only to be replaced (a Socket costs about as much as all the rest of
+ * accepting a connection). A TLS socket over one reads through its own wrap, as over any
+ * other; a download's socket reads nothing but the client's FIN. Where the listening handle
+ * cannot be taken, nothing changes and readDirectly swaps the socket later.
+ */
+export function acceptDirectly(server: Server): void {
+  const listening = (server as unknown as { _handle?: ListenHandle | null })._handle;
+  const accept = listening?.onconnection;
+  if (listening === undefined || listening === null || typeof accept !== 'function') return;
+  listening.onconnection = function (err, clientHandle) {
+    if (err || typeof clientHandle !== 'object') return accept.call(this, err, clientHandle);
+    server.emit('connection', directSocket(clientHandle));
+  };
+}
+
+/**
+ * `accepted` in direct mode: itself when it already is, or else a new Socket on the same
+ * connection, paused. Returns `accepted` itself when it has started reading or its handle cannot
+ * be taken (then Node's reads are used).
+ */
+export function readDirectly(accepted: Socket): Socket {
+  if (direct.has(accepted)) return accepted;
+  const raw = accepted as unknown as WithHandle;
+  const handle = raw._handle;
+  if (typeof handle !== 'object' || handle === null || accepted.bytesRead > 0 || accepted.isPaused() === false) return accepted;
+  raw._handle = null;
+  accepted.destroy();
+  return directSocket(handle);
 }
 
 /**

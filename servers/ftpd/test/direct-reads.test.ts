@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readDirectly, readInto, type ReadTarget } from '../src/direct-reads.js';
+import { acceptDirectly, readDirectly, readInto, type ReadTarget } from '../src/direct-reads.js';
 
 /** A target that gathers everything into one buffer, counting reads made in place and copies. */
 class Gather implements ReadTarget {
@@ -122,5 +122,36 @@ describe('direct reads on an accepted socket', () => {
     expect(readInto(ours, new Gather(1))).toBe(false);
     theirs.destroy();
     ours.destroy();
+  });
+
+  it('a server made to accept directly emits sockets already in direct mode, outside its connection count', async () => {
+    const server = createServer({ pauseOnConnect: true });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    acceptDirectly(server);
+    const ours = new Promise<Socket>((resolve) => server.once('connection', resolve));
+    const theirs = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    const socket = await ours;
+    expect(readDirectly(socket)).toBe(socket);
+    // Writing works as on any socket.
+    const back = new Promise<string>((resolve) => {
+      let text = '';
+      theirs.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      theirs.once('end', () => resolve(text));
+    });
+    socket.write('hello');
+    const data = randomBytes(1024 * 1024 + 3);
+    const target = new Gather(data.length);
+    expect(readInto(socket, target)).toBe(true);
+    const done = ended(socket);
+    socket.resume();
+    theirs.end(data);
+    await done;
+    expect(target.into.equals(data)).toBe(true);
+    expect(target.copied).toBe(1);
+    // Without allowHalfOpen the client's end ends ours too.
+    expect(await back).toBe('hello');
+    await new Promise((resolve) => server.close(resolve));
+    servers.splice(servers.indexOf(server), 1);
   });
 });
