@@ -94,6 +94,9 @@ async function store(session: FtpSession, arg: string, append: boolean): Promise
     cutWhenAborted(cut, transfer);
     try {
       await receive(socket, upload.stream({ highWaterMark: UPLOAD_BUFFER }), transfer, cut);
+      // All of it was read: our side of the data connection closes now, before the reply, as RFC
+      // 959 orders it (the client may wait for it); Node would only send that FIN after the commit.
+      socket.destroy();
       await clientStillThere(session, transfer);
       const stored = await upload.commit();
       session.reply(226, `Transfer complete: ${stored.size} bytes in ${upload.path}`);
