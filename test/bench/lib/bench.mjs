@@ -49,6 +49,12 @@ export function sha256File(path) {
   });
 }
 
+/** Reads a file through once, unmeasured, so that a test that follows finds it in the page cache. */
+export function readThrough(path) {
+  const r = spawnSync('cat', [path], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error(`could not read ${path}`);
+}
+
 /** Runs curl once; returns bytes/s as curl measured it. */
 export function curl(args) {
   const r = spawnSync('curl', ['-sS', '--fail', '-o', '/dev/null', '-w', '%{speed_upload} %{speed_download} %{time_total}', ...args], { encoding: 'utf8', timeout: 600_000 });
