@@ -1,6 +1,8 @@
 import { mkdir, readdir, symlink, writeFile, rm, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fsCalls } from '../src/storage/fs-calls.js';
+import { Jail, childPath, parseVirtual } from '../src/storage/jail.js';
 import { readFileVia, rejectsWith, sandbox, streamInto, upload } from './storage-helpers.js';
 
 describe('storage: path traversal', () => {
@@ -189,5 +191,22 @@ describe('storage: symlinks inside the home', () => {
     await rejectsWith(storage.symlink('/a/f', '/a/f'), 'FERRY_ERR_EXISTS');
     await mkdir(path.join(home, 'plain'));
     await rejectsWith(storage.readlink('/plain'), 'FERRY_ERR_INVALID_PATH');
+  });
+});
+
+describe('storage: host paths spelled from virtual ones', () => {
+  it('joins and splits as path.join and path.relative do, for a home and for the root as home', () => {
+    for (const home of ['/srv/ftp/alice', '/']) {
+      const jail = new Jail(home, fsCalls('inline'));
+      for (const input of ['/', 'a', '/a/b/c.bin', 'x/../y/./z']) {
+        const vp = parseVirtual(input, 'test');
+        const host = jail.lexical(vp);
+        expect(host).toBe(vp.isRoot ? home : path.join(home, ...vp.segments));
+        expect(jail.toVirtual(host)).toBe(vp.path);
+      }
+      expect(childPath(home, '.f.bin.ferry-partial')).toBe(path.join(home, '.f.bin.ferry-partial'));
+    }
+    // Outside the home (callers check containment first) the old spelling is kept.
+    expect(new Jail('/srv/ftp/alice', fsCalls('inline')).toVirtual('/srv/ftp/bob/x')).toBe('/../bob/x');
   });
 });

@@ -5,7 +5,7 @@ import { FileDescriptor } from './descriptor.js';
 import { errnoOf, refusal, storageError } from './errno.js';
 import { O_NOFOLLOW, O_NONBLOCK, closeOnFailure, removeIfPresent } from './files.js';
 import { fsCalls } from './fs-calls.js';
-import { Jail, isPartialName, parseVirtual, type VirtualPath } from './jail.js';
+import { Jail, childPath, isPartialName, parseVirtual, type VirtualPath } from './jail.js';
 import { metadataModeFor } from './mounts.js';
 import { LocalReadHandle } from './read.js';
 import { isByteCount } from './streams.js';
@@ -57,7 +57,7 @@ class LocalStorage implements Storage {
       const entries = await mapLimit(names, LIST_CONCURRENCY, async (name) => {
         const child = childOf(vp, name);
         try {
-          return toFileStat(child, await this.jail.calls.lstat(path.join(real, name)));
+          return toFileStat(child, await this.jail.calls.lstat(childPath(real, name)));
         } catch (err) {
           if (errnoOf(err) === 'ENOENT') return undefined; // removed since readdir
           throw err;
@@ -164,7 +164,7 @@ class LocalStorage implements Storage {
         // removing the directory is a clear enough statement that they are not wanted.
         const names = await readdir(real);
         if (!names.every(isPartialName)) throw err;
-        await Promise.all(names.map((name) => removeIfPresent(this.jail.calls, path.join(real, name))));
+        await Promise.all(names.map((name) => removeIfPresent(this.jail.calls, childPath(real, name))));
         await rmdir(real);
       }
     });
@@ -234,7 +234,7 @@ class LocalStorage implements Storage {
   /** Real path of the final component itself (not followed), its directory resolved and checked. */
   private async finalComponent(vp: VirtualPath, op: string): Promise<string> {
     if (vp.isRoot) return this.jail.home;
-    return path.join(await this.jail.resolveParent(vp, op), vp.name);
+    return childPath(await this.jail.resolveParent(vp, op), vp.name);
   }
 
   /** A final component that is a symlink must point inside, even where the operation would not follow it. */

@@ -7,7 +7,7 @@ import { FileDescriptor } from './descriptor.js';
 import { errnoOf, refusal, storageError } from './errno.js';
 import { O_NOFOLLOW, O_NONBLOCK, closeOnFailure, removeIfPresent, writeFully } from './files.js';
 import type { FsCalls } from './fs-calls.js';
-import { partialNameFor, type Jail, type VirtualPath } from './jail.js';
+import { childPath, partialNameFor, type Jail, type VirtualPath } from './jail.js';
 import { DEFAULT_HIGH_WATER_MARK, FileSequentialWriter, closeStream, isByteCount } from './streams.js';
 import type { FileStat, OpenWriteOptions, UploadHandle } from './types.js';
 
@@ -42,10 +42,10 @@ interface Located {
  */
 async function locate(jail: Jail, vp: VirtualPath, op: string): Promise<Located> {
   if (vp.isRoot) throw refusal('FERRY_ERR_IS_A_DIRECTORY', op, vp.path, 'is a directory');
-  const lexical = path.join(jail.home, ...vp.segments);
+  const lexical = jail.lexical(vp);
   const [resolvedDir, lexicalStats] = await Promise.allSettled([jail.resolveParent(vp, op), jail.calls.lstatIfPresent(lexical)]);
   const dirReal = settledValue(resolvedDir);
-  const finalReal = path.join(dirReal, vp.name);
+  const finalReal = childPath(dirReal, vp.name);
   const stats = finalReal === lexical ? settledValue(lexicalStats) : await jail.calls.lstatIfPresent(finalReal);
   if (stats?.isSymbolicLink() !== true) return { dirReal, finalReal, stats };
   // Following a final in-home symlink writes to its target, as a plain open would; the partial
@@ -69,7 +69,7 @@ export async function uploadTarget(jail: Jail, vp: VirtualPath, op: string): Pro
 }
 
 function partialIn(dirReal: string, finalReal: string): string {
-  return path.join(dirReal, partialNameFor(path.basename(finalReal)));
+  return childPath(dirReal, partialNameFor(path.basename(finalReal)));
 }
 
 /** Size of a usable partial (a regular file), if any. */
