@@ -49,6 +49,18 @@ async function accepted(): Promise<{ server: Server; theirs: Socket; ours: Socke
   return { server, theirs, ours: await ours };
 }
 
+/** `bytes` random bytes from the client into `socket` (direct mode) until its end; returns what arrived and how. */
+async function deliver(socket: Socket, theirs: Socket, bytes: number): Promise<{ data: Buffer; target: Gather }> {
+  const data = randomBytes(bytes);
+  const target = new Gather(data.length);
+  expect(readInto(socket, target)).toBe(true);
+  const done = ended(socket);
+  socket.resume();
+  theirs.end(data);
+  await done;
+  return { data, target };
+}
+
 function ended(socket: Socket): Promise<void> {
   return new Promise((resolve, reject) => {
     socket.once('end', resolve);
@@ -61,13 +73,7 @@ describe('direct reads on an accepted socket', () => {
     const { server, theirs, ours } = await accepted();
     const socket = readDirectly(ours);
     expect(socket).not.toBe(ours);
-    const data = randomBytes(3 * 1024 * 1024 + 17);
-    const target = new Gather(data.length);
-    expect(readInto(socket, target)).toBe(true);
-    const done = ended(socket);
-    socket.resume();
-    theirs.end(data);
-    await done;
+    const { data, target } = await deliver(socket, theirs, 3 * 1024 * 1024 + 17);
     expect(target.at).toBe(data.length);
     expect(target.into.equals(data)).toBe(true);
     // The socket's first buffer was handed out before the target came: that read alone is copied.
@@ -140,13 +146,7 @@ describe('direct reads on an accepted socket', () => {
       theirs.once('end', () => resolve(text));
     });
     socket.write('hello');
-    const data = randomBytes(1024 * 1024 + 3);
-    const target = new Gather(data.length);
-    expect(readInto(socket, target)).toBe(true);
-    const done = ended(socket);
-    socket.resume();
-    theirs.end(data);
-    await done;
+    const { data, target } = await deliver(socket, theirs, 1024 * 1024 + 3);
     expect(target.into.equals(data)).toBe(true);
     expect(target.copied).toBe(1);
     // Without allowHalfOpen the client's end ends ours too.
