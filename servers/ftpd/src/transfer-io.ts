@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { UploadBatches, type ReadHandle, type Transfer } from '@ferry/core';
 import type { Cut } from './cut.js';
 import type { DataSocket } from './data-channel.js';
@@ -17,10 +18,11 @@ const READ_CHUNK = 1024 * 1024;
 const READ_BUFFERS = 2;
 
 /**
- * Upload: the data connection into `sink` until the client's EOF, all of it written. The bytes
- * gather in pooled 64 KiB buffers, each written as one call once full (see UploadBatches): a plain
- * connection reads straight into them (direct-reads.ts), a TLS one has each decrypted chunk copied
- * in. The socket keeps being read while a batch is written, up to the sink's high-water mark.
+ * Upload: the data connection into `sink` until the client's EOF, all of it written, then our side
+ * of the connection closed (closeReceived). The bytes gather in pooled 64 KiB buffers, each
+ * written as one call once full (see UploadBatches): a plain connection reads straight into them
+ * (direct-reads.ts), a TLS one has each decrypted chunk copied in. The socket keeps being read
+ * while a batch is written, up to the sink's high-water mark.
  */
 export function receive(socket: DataSocket, sink: Writable, transfer: Transfer, cut: Cut): Promise<void> {
   return new Promise<void>((resolve, reject) => {
@@ -32,6 +34,7 @@ export function receive(socket: DataSocket, sink: Writable, transfer: Transfer, 
       settled = true;
       stopListening();
       if (err === undefined) {
+        closeReceived(socket);
         resolve();
         return;
       }
@@ -132,6 +135,16 @@ async function endWriting(socket: DataSocket): Promise<void> {
     socket.once('close', () => resolve());
   });
   if (!socket.writableFinished) throw new Error('the data connection closed before everything was sent');
+}
+
+/**
+ * All of an upload was read: our side of the data connection closes now, before the commit and its
+ * reply, as RFC 959 orders it (the client may wait for it); Node would send that FIN only once the
+ * commit's microtasks are done. Over TLS the close_notify comes first, which end() sends.
+ */
+function closeReceived(socket: DataSocket): void {
+  if ((socket as TLSSocket).encrypted === true) socket.end();
+  else socket.destroy();
 }
 
 /** A listing: the whole text, then EOF. */

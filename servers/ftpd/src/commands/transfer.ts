@@ -1,4 +1,4 @@
-import type { SecureContext, TLSSocket } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import { FerryError, isFerryError, type ReadHandle, type Transfer, type UploadHandle } from '@ferry/core';
 import type { Cut } from '../cut.js';
 import type { DataChannel, DataSocket, DataUse } from '../data-channel.js';
@@ -94,11 +94,6 @@ async function store(session: FtpSession, arg: string, append: boolean): Promise
     cutWhenAborted(cut, transfer);
     try {
       await receive(socket, upload.stream({ highWaterMark: UPLOAD_BUFFER }), transfer, cut);
-      // All of it was read: our side of the data connection closes now, before the reply, as RFC
-      // 959 orders it (the client may wait for it); Node would only send that FIN after the commit.
-      // Over TLS the close_notify comes first, which end() sends.
-      if ((socket as TLSSocket).encrypted === true) socket.end();
-      else socket.destroy();
       await clientStillThere(session, transfer);
       const stored = await upload.commit();
       session.reply(226, `Transfer complete: ${stored.size} bytes in ${upload.path}`);
