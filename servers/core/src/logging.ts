@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import { pino, type Logger, type DestinationStream } from 'pino';
 
 export type { Logger } from 'pino';
@@ -66,6 +67,23 @@ export interface LoggerOptions {
   destination?: DestinationStream;
 }
 
+/**
+ * Whether lines go to `fd` with a plain write() on the event loop, as Node itself writes
+ * process.stdout: yes for a regular file or a terminal (or /dev/null), whose writes do not wait
+ * on a reader; no for a pipe or a socket, whose reader may fall behind (a sync write would then
+ * hold up every session). An asynchronous line costs a thread-pool round trip: a pool thread
+ * woken, and the event loop woken again for its completion, per line when lines come one at a
+ * time (a transfer's end, many small files).
+ */
+export function writesWithoutWaiting(fd: number): boolean {
+  try {
+    const stats = fstatSync(fd);
+    return stats.isFile() || stats.isCharacterDevice();
+  } catch {
+    return false;
+  }
+}
+
 /** One JSON line per event on stdout, each carrying the component id. */
 export function createLogger(options: LoggerOptions): Logger {
   const logger = pino(
@@ -75,7 +93,7 @@ export function createLogger(options: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }), bindings: redactSecrets, log: redactSecrets },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    options.destination ?? pino.destination({ dest: 1, sync: writesWithoutWaiting(1) }),
   );
   // pino formats a child's bindings once, when the child is made, without the bindings formatter;
   // children inherit this method from the root, so theirs are censored too.

@@ -1,6 +1,11 @@
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { createServer, connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/index.js';
+import { writesWithoutWaiting } from '../src/logging.js';
 
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 type Line = Record<string, Json>;
@@ -75,5 +80,36 @@ describe('log redaction', () => {
     expect(line.token).toBe('[redacted]');
     expect(line.items).toHaveLength(100);
     expect((line.items as Json[])[99]).toEqual({ i: 99, secret: '[redacted]' });
+  });
+});
+
+describe('how log lines are written', () => {
+  it('writes at once to a file or /dev/null, through the thread pool to a socket, and never throws', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-log-'));
+    const file = openSync(join(dir, 'log'), 'w');
+    const devNull = openSync('/dev/null', 'w');
+    try {
+      expect(writesWithoutWaiting(file)).toBe(true);
+      expect(writesWithoutWaiting(devNull)).toBe(true);
+    } finally {
+      closeSync(file);
+      closeSync(devNull);
+      rmSync(dir, { recursive: true });
+    }
+    expect(writesWithoutWaiting(file)).toBe(false); // closed: no fstat, no throw
+
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address() as { port: number };
+    const client: Socket = connect(address.port, '127.0.0.1');
+    await new Promise((resolve) => client.once('connect', resolve));
+    try {
+      const fd = (client as unknown as { _handle: { fd: number } })._handle.fd;
+      expect(fd).toBeGreaterThan(2);
+      expect(writesWithoutWaiting(fd)).toBe(false);
+    } finally {
+      client.destroy();
+      server.close();
+    }
   });
 });

@@ -55,3 +55,47 @@ describe('UploadBatches', () => {
     batches.release();
   });
 });
+
+describe('UploadBatches with a sink that takes batches on the spot', () => {
+  it('hands each full batch over at once and reuses its buffer, falling back to write() when refused', async () => {
+    const { stream, writes, finished } = sink();
+    const taken: Buffer[] = [];
+    let accept = true;
+    const direct = Object.assign(stream, {
+      writeNow(chunk: Buffer): boolean {
+        if (!accept) return false;
+        taken.push(Buffer.from(chunk));
+        return true;
+      },
+    });
+    const batches = new UploadBatches(direct);
+    const data = randomBytes(3 * UPLOAD_BATCH + 10);
+    const first = batches.space();
+    data.copy(first, 0, 0, UPLOAD_BATCH);
+    expect(batches.filled(UPLOAD_BATCH)).toBe(true);
+    // Taken on the spot: the same pooled buffer serves the next batch.
+    expect(batches.space().buffer).toBe(first.buffer);
+    batches.push(data.subarray(UPLOAD_BATCH, 2 * UPLOAD_BATCH));
+    accept = false;
+    batches.push(data.subarray(2 * UPLOAD_BATCH));
+    batches.end();
+    await finished;
+    expect(taken.map((b) => b.length)).toEqual([UPLOAD_BATCH, UPLOAD_BATCH]);
+    expect(writes.map((b) => b.length)).toEqual([UPLOAD_BATCH, 10]);
+    expect(Buffer.concat([...taken, ...writes]).equals(data)).toBe(true);
+  });
+
+  it('asks the source to wait once a batch taken on the spot failed', () => {
+    const { stream } = sink();
+    stream.on('error', () => undefined);
+    const failing = Object.assign(stream, {
+      writeNow(): boolean {
+        stream.destroy(new Error('disk full'));
+        return true;
+      },
+    });
+    const batches = new UploadBatches(failing);
+    expect(batches.filled(batches.space().length)).toBe(false);
+    batches.release();
+  });
+});

@@ -90,6 +90,25 @@ export class FileDescriptor {
     return this.#pooledWrite((done) => fs.write(this.fd, buffer, offset, length, position, done));
   }
 
+  /**
+   * Writes all of `buffer` at `position` on the spot when this write may be made inline (the rule
+   * above) and returns true; false, having written nothing, when it must go through write().
+   * Throws what the system call throws. The upload path's batches take this way: a stream's
+   * write, its callback and the promises under it cost more than the system call for a 64 KiB
+   * batch, thousands of times per GiB.
+   */
+  writeNow(buffer: Buffer, position: number): boolean {
+    if (!this.#writesInline(buffer.length)) return false;
+    timedInline(() => {
+      for (let done = 0; done < buffer.length; ) {
+        const written = fs.writeSync(this.fd, buffer, done, buffer.length - done, position + done);
+        if (written === 0) throw new Error('write made no progress');
+        done += written;
+      }
+    });
+    return true;
+  }
+
   writev(buffers: Buffer[], position: number): Promise<{ bytesWritten: number }> {
     let length = 0;
     for (const buffer of buffers) length += buffer.length;

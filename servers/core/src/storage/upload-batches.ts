@@ -8,6 +8,12 @@ import { BufferPool } from '../buffer-pool.js';
  */
 export const UPLOAD_BATCH = 64 * 1024;
 
+/**
+ * Where the batches go: a Writable, which may also take a batch on the spot (a local upload's
+ * stream does while its file may be written inline; see FileSequentialWriter.writeNow).
+ */
+export type UploadSink = Writable & { writeNow?(chunk: Buffer): boolean };
+
 /** Idle batch buffers a process keeps (at most 4 MiB): enough for several uploads at full speed at once. */
 const KEEP = 64;
 
@@ -25,7 +31,7 @@ export class UploadBatches {
   #filled = 0;
   #ended = false;
 
-  constructor(private readonly sink: Writable) {}
+  constructor(private readonly sink: UploadSink) {}
 
   /** Copies `chunk` in; false when the sink is full and the source should wait for its 'drain'. */
   push(chunk: Buffer): boolean {
@@ -79,6 +85,10 @@ export class UploadBatches {
     const bytes = this.#filled === buffer.length ? buffer : buffer.subarray(0, this.#filled);
     this.#current = undefined;
     this.#filled = 0;
+    if (this.sink.writeNow?.(bytes) === true) {
+      batches.give(buffer);
+      return !this.sink.destroyed;
+    }
     // The callback runs once the bytes are in the file, or with an error when the sink is destroyed
     // first: either way nothing reads the buffer any more.
     return this.sink.write(bytes, () => batches.give(buffer));
