@@ -105,7 +105,7 @@ export class PassivePorts {
     for (let attempt = 0; attempt < span; attempt++) {
       const port = this.#next;
       this.#next = port >= this.range.to ? this.range.from : port + 1;
-      const server = createServer({ pauseOnConnect: true, noDelay: true });
+      const server = createServer({ pauseOnConnect: true });
       const bound = await new Promise<boolean>((resolve, reject) => {
         const onError = (err: NodeJS.ErrnoException): void => {
           if (err.code === 'EADDRINUSE' || err.code === 'EACCES') resolve(false);
@@ -231,6 +231,9 @@ export class PassiveChannel implements DataChannel {
     this.#handedOut = true;
     // Still paused (pauseOnConnect): nothing is read before the transfer or TLS takes the socket.
     const socket = await this.#connected();
+    // What this side sends goes out at once: a TLS handshake's flights, the last piece of a file or a
+    // listing. A plain upload only ever sends its FIN, so it spares the system call.
+    if (tls || use === 'send') socket.setNoDelay(true);
     if (tls) return armIdle(await secure(socket, tls, this.timeouts.connectMs), this.timeouts.idleMs);
     return armIdle(use === 'receive' ? readDirectly(socket) : socket, this.timeouts.idleMs);
   }
@@ -249,7 +252,6 @@ export class PassiveChannel implements DataChannel {
   accept(socket: Socket): boolean {
     if (this.#socket || this.#closed || this.#failure) return false;
     this.#socket = socket;
-    socket.setNoDelay(true);
     socket.on('error', () => undefined); // reported by whoever reads it; never an uncaught error
     clearTimeout(this.#timer);
     this.#waiter?.resolve(socket);
