@@ -81,3 +81,28 @@ function historySuite(engine: string, makeTarget: () => Promise<Target>): void {
 }
 
 await forEachEngine('transfer history', historySuite);
+
+describe('SQLite statements kept by the store connection', () => {
+  it('prepares one SQL text once, and a fresh statement while the kept one is still being iterated', async () => {
+    const { default: Sqlite } = await import('better-sqlite3');
+    const { keepingStatements } = await import('../src/store/sqlite.js');
+    const raw = new Sqlite(':memory:');
+    try {
+      raw.exec('CREATE TABLE t (n INTEGER)');
+      raw.exec('INSERT INTO t VALUES (1), (2), (3)');
+      const db = keepingStatements(raw);
+      const select = db.prepare('SELECT n FROM t ORDER BY n');
+      expect(db.prepare('SELECT n FROM t ORDER BY n')).toBe(select);
+      const rows = select.iterate([]);
+      expect(rows.next().value).toEqual({ n: 1 });
+      // The kept statement is busy: a second use of the same SQL gets its own.
+      const other = db.prepare('SELECT n FROM t ORDER BY n');
+      expect(other).not.toBe(select);
+      expect(other.all([])).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }]);
+      expect([...rows]).toEqual([{ n: 2 }, { n: 3 }]);
+      expect(db.prepare('SELECT n FROM t ORDER BY n')).toBe(select);
+    } finally {
+      raw.close();
+    }
+  });
+});
