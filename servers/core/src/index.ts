@@ -22,6 +22,7 @@ export {
   type RunningJobSnapshot,
 } from './running-jobs.js';
 export { BufferPool } from './buffer-pool.js';
+export { setReceiveLowWater, socketOptionsAvailable } from './socket-options.js';
 export { HttpConnectionSession } from './http-session.js';
 export { DrainLog, describeTransfer } from './drain-log.js';
 export { createLogger, formatBytes, formatSeconds, type Logger, type LoggerOptions } from './logging.js';

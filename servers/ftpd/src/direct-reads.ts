@@ -115,3 +115,9 @@ export function readInto(socket: Socket, target: ReadTarget | undefined): boolea
   reads.target = target;
   return true;
 }
+
+/** The socket's file descriptor where Node exposes it (its handle's), for options Node has no call for. */
+export function socketFd(socket: Socket): number | undefined {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}

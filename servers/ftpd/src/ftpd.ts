@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { FerryError, type Component, type ComponentContext, type StopMode } from '@ferry/core';
+import { FerryError, socketOptionsAvailable, type Component, type ComponentContext, type StopMode } from '@ferry/core';
 import type { FtpdConfig } from './config.js';
 import { PassivePorts } from './data-channel.js';
 import { FtpDriver } from './driver.js';
@@ -47,6 +47,8 @@ export class Ftpd implements Component<FtpdConfig> {
 
   async start(ctx: ComponentContext<FtpdConfig>): Promise<void> {
     const { config, log } = ctx;
+    if (socketOptionsAvailable) log.info({ event: 'ftpd.socket-options', native: true }, 'native socket options loaded (fast uploads wake the daemon per 256 KiB)');
+    else log.warn({ event: 'ftpd.socket-options', native: false }, 'native socket options NOT loaded (no compiler at build?): fast uploads wake the daemon per segment');
     const tls = await loadTls(config);
     const services: FtpServices = { ctx, tls, passivePorts: new PassivePorts(config.passivePorts) };
     const driver = new FtpDriver({

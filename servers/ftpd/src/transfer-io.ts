@@ -4,6 +4,7 @@ import { UploadBatches, type ReadHandle, type Transfer } from '@ferry/core';
 import type { Cut } from './cut.js';
 import type { DataSocket } from './data-channel.js';
 import { readInto } from './direct-reads.js';
+import { ReceiveLowWater } from './low-water.js';
 
 /**
  * Moving bytes over a data connection, with backpressure both ways and progress reported to the
@@ -22,17 +23,20 @@ const READ_BUFFERS = 2;
  * of the connection closed (closeReceived). The bytes gather in pooled 64 KiB buffers, each
  * written as one call once full (see UploadBatches): a plain connection reads straight into them
  * (direct-reads.ts), a TLS one has each decrypted chunk copied in. The socket keeps being read
- * while a batch is written, up to the sink's high-water mark.
+ * while a batch is written, up to the sink's high-water mark. A plain connection's reader is woken
+ * per 256 KiB while its client sends fast (ReceiveLowWater).
  */
 export function receive(socket: DataSocket, sink: Writable, transfer: Transfer, cut: Cut): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const batches = new UploadBatches(sink);
     let settled = false;
     let stopListening = (): void => undefined;
+    let lowWater: ReceiveLowWater | undefined;
     const settle = (err?: unknown): void => {
       if (settled) return;
       settled = true;
       stopListening();
+      lowWater?.stop();
       if (err === undefined) {
         closeReceived(socket);
         resolve();
@@ -50,6 +54,7 @@ export function receive(socket: DataSocket, sink: Writable, transfer: Transfer, 
       space: () => batches.space(),
       filled: (bytes) => {
         transfer.progress(bytes);
+        lowWater?.read(bytes);
         return batches.filled(bytes);
       },
       push: (chunk) => {
@@ -57,7 +62,8 @@ export function receive(socket: DataSocket, sink: Writable, transfer: Transfer, 
         return batches.push(chunk);
       },
     });
-    if (!direct) {
+    if (direct) lowWater = ReceiveLowWater.follow(socket);
+    else {
       socket.on('data', (chunk: Buffer) => {
         transfer.progress(chunk.length);
         if (!batches.push(chunk)) socket.pause();

@@ -1,0 +1,8 @@
+{
+  "targets": [
+    {
+      "target_name": "socket_options",
+      "sources": ["native/socket-options.c"]
+    }
+  ]
+}
