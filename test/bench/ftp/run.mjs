@@ -4,14 +4,15 @@
 // 1000 × 64 KiB with `lftp mirror -R` over one control connection. Plain FTP, passive mode. Every
 // upload goes to a new name after `sync`, so each starts from the same page cache state;
 // unmeasured passes per server come first (WARM_UP of the small files).
-// Usage: node test/bench/ftp/run.mjs [rounds]   (after `npx turbo run build`; vsftpd runs as root)
+// Usage: [PIN=1] [ONLY=upload,download,1000] node test/bench/ftp/run.mjs [rounds]
+//   (after `npx turbo run build`; vsftpd runs as root; PIN: see lib/bench.mjs)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
-import { cpuGroup, cpuSeconds, curl, freshDir, makeFile, median, readThrough, report, sha256File, startFerry, threadSeconds, threadSplit } from '../lib/bench.mjs';
+import { CLIENT_CPU, PIN, SERVER_CPU, cpuGroup, cpuSeconds, curl, freshDir, makeFile, median, onCpu, readThrough, report, sha256File, startFerry, threadSeconds, threadSplit } from '../lib/bench.mjs';
 
 const ROUNDS = Math.min(Number(process.argv[2] ?? 3), 10);
 const WARM_UP = Math.min(Number(process.env.WARM_UP ?? 3), 10);
@@ -20,6 +21,16 @@ const SMALL = { count: 1000, size: 64 * 1024 };
 const VSFTPD = '/usr/sbin/vsftpd';
 const VSFTPD_PORT = 12121;
 const FERRY_PORT = 12122;
+/**
+ * Passive ports below the kernel's ephemeral range (ip_local_port_range, 32768-60999 here): vsftpd
+ * binds a random port of its range per PASV, and one that a client's data connection still holds
+ * as its own local port fails the bind ("500 OOPS: vsf_sysutil_bind", seen here with 41000-41100);
+ * vsftpd then drops the session and lftp reconnects 15 s later, a round at 4 MB/s.
+ */
+const VSFTPD_PASSIVE = { from: 21000, to: 21999 };
+const FERRY_PASSIVE = { from: 22000, to: 22100 };
+const [ephemeralFrom] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+if (VSFTPD_PASSIVE.to >= ephemeralFrom || FERRY_PASSIVE.to >= ephemeralFrom) throw new Error(`passive ports must lie below the ephemeral range, which starts at ${ephemeralFrom}`);
 
 if (!existsSync(VSFTPD)) throw new Error(`${VSFTPD} is missing: apt-get install vsftpd`);
 const dir = await freshDir('ftp');
@@ -52,21 +63,21 @@ await writeFile(peerConf, [
   'local_enable=NO',
   'seccomp_sandbox=NO',
   'pasv_enable=YES',
-  'pasv_min_port=41000',
-  'pasv_max_port=41100',
+  `pasv_min_port=${VSFTPD_PASSIVE.from}`,
+  `pasv_max_port=${VSFTPD_PASSIVE.to}`,
   `secure_chroot_dir=${join(peerDir, 'empty')}`,
   'xferlog_enable=NO',
   `vsftpd_log_file=${join(peerDir, 'vsftpd.log')}`,
   '',
 ].join('\n'));
-const peer = spawn(VSFTPD, [peerConf], { stdio: 'inherit' });
+const peer = spawn(...onCpu(SERVER_CPU, VSFTPD, [peerConf]), { stdio: 'inherit' });
 const peerGroup = cpuGroup(`ferry-bench-vsftpd-${process.pid}`, peer.pid);
 const peerCpu = peerGroup?.seconds ?? (() => cpuSeconds(peer.pid, true));
 await waitForPort(VSFTPD_PORT);
 
 const ferryDir = join(dir, 'ferry');
 await mkdir(ferryDir, { recursive: true });
-const ferry = await startFerry(ferryDir, `dataDir: ${ferryDir}/data\nadmin: {port: 0, host: 127.0.0.1}\nftpd: {port: ${FERRY_PORT}, host: 127.0.0.1, passivePorts: 42000-42100}\nlog: {level: info}\n`);
+const ferry = await startFerry(ferryDir, `dataDir: ${ferryDir}/data\nadmin: {port: 0, host: 127.0.0.1}\nftpd: {port: ${FERRY_PORT}, host: 127.0.0.1, passivePorts: ${FERRY_PASSIVE.from}-${FERRY_PASSIVE.to}}\nlog: {level: info}\n`);
 const ferryHome = join(ferryDir, 'home');
 const created = await ferry.api('POST', '/api/v1/accounts', { name: 'bench', password: 'bench-password', home: ferryHome });
 if (created.status !== 201) throw new Error(`account: ${JSON.stringify(created)}`);
@@ -109,7 +120,7 @@ function mirror(server, target) {
     '',
   ].join('\n');
   const started = process.hrtime.bigint();
-  const r = spawnSync('lftp', [...(process.env.LFTP_DEBUG ? ['-d'] : []), '-c', script.replace(/\n/g, '; ').replace(/; $/, '')], { encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync(...onCpu(CLIENT_CPU, 'lftp', [...(process.env.LFTP_DEBUG ? ['-d'] : []), '-c', script.replace(/\n/g, '; ').replace(/; $/, '')]), { encoding: 'utf8', timeout: 600_000 });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (process.env.LFTP_DEBUG) console.log(r.stderr.split('\n').slice(0, 40).join('\n'));
   if (r.status !== 0) throw new Error(`lftp mirror to ${server.url} failed: ${r.stderr}`);
@@ -139,10 +150,13 @@ try {
     for (const side of round % 2 === 0 ? ['peer', 'ferry'] : ['ferry', 'peer']) {
       const s = servers[side];
       const auth = ['-u', `${s.user}:${s.password}`];
-      // Each upload starts from the same page cache state: the previous copy gone (vsftpd would
-      // truncate it at once, Ferry replace it only at the end), and nothing left to write back.
-      await rm(join(s.files, `big-${round - 1}.bin`), { force: true });
+      // Each upload starts from the same page cache state: nothing left to write back, then the
+      // previous copy gone (vsftpd would truncate it at once, Ferry replace it only at the end).
+      // In that order, the upload writes into the pages just freed: a sync of the step before can
+      // take seconds, long enough for this VM to hand freed pages back to its host (free page
+      // reporting, after 2 s), and pages handed back cost up to ten times as much to fill again.
       settle();
+      await rm(join(s.files, `big-${round - 1}.bin`), { force: true });
       if (wanted(rows[0])) rows[0][side].push(measured(side, rows[0], () => curl([...auth, '-T', big, `${s.url}/big-${round}.bin`])).up);
       if (wanted(rows[1])) {
         // From the page cache for both servers (see the SFTP bench's download line).
@@ -159,7 +173,7 @@ try {
     const count = wanted(rows[2]) ? (await readdir(join(s.files, `small-${ROUNDS - 1}`))).length : SMALL.count;
     if (count !== SMALL.count) throw new Error(`${side} stored ${count} of ${SMALL.count} small files`);
   }
-  report(`FTP, loopback, plain, passive; median of ${ROUNDS} rounds (${new Date().toISOString().slice(0, 10)})`, 'vsftpd', rows.filter(wanted));
+  report(`FTP, loopback, plain, passive${PIN ? ', pinned (clients on CPU 0, servers on CPU 1)' : ''}; median of ${ROUNDS} rounds (${new Date().toISOString().slice(0, 10)})`, 'vsftpd', rows.filter(wanted));
   // Server CPU per GiB moved: what each server costs, whatever else the machine was doing.
   const cpu = ['server CPU seconds per GiB (user + system, median)', '| test | vsftpd | Ferry |', '|---|---|---|'];
   for (const row of rows.filter(wanted)) cpu.push(`| ${row.name} | ${median(row.peerCpu).toFixed(2)} | ${median(row.ferryCpu).toFixed(2)} |`);

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { curl, freshDir, makeFile, report, sha256File, startFerry } from '../lib/bench.mjs';
+import { SERVER_CPU, curl, freshDir, makeFile, onCpu, report, sha256File, startFerry } from '../lib/bench.mjs';
 
 const ROUNDS = Math.min(Number(process.argv[2] ?? 3), 10);
 const SIZE = 1024 ** 3;
@@ -36,7 +36,7 @@ http {
   }
 }
 `);
-const started = spawnSync('nginx', ['-c', nginxConf, '-p', dir]);
+const started = spawnSync(...onCpu(SERVER_CPU, 'nginx', ['-c', nginxConf, '-p', dir]));
 if (started.status !== 0) throw new Error(`nginx did not start: ${started.stderr}`);
 
 const ferryDir = join(dir, 'ferry');

@@ -9,6 +9,26 @@ import { join, resolve } from 'node:path';
 export const ROOT = resolve(import.meta.dirname, '../../..');
 export const WORK = join(ROOT, '.bench');
 
+/**
+ * PIN=1 runs every client on CPU 0 and every server (all its threads and processes) on CPU 1, with
+ * taskset. Unpinned, the scheduler sometimes moves a client onto its server's CPU mid-run (a
+ * socket wake-up pulls the woken task next to the waker), and the two then take turns on one CPU
+ * while the other idles: on this 2-vCPU machine that alone made a line's rounds bimodal. Pinned,
+ * each side has a CPU of its own, as with a client on another machine; helper threads (Ferry's
+ * garbage collector and thread pool, vsftpd's and OpenSSH's second process) share their server's.
+ */
+export const PIN = process.env.PIN === '1';
+
+/** `command` and `args` for spawn(), run on `cpu` when PIN=1. */
+export function onCpu(cpu, command, args) {
+  return PIN ? ['taskset', ['-c', String(cpu), command, ...args]] : [command, args];
+}
+
+/** Clients run on CPU 0 with PIN=1. */
+export const CLIENT_CPU = 0;
+/** Servers run on CPU 1 with PIN=1. */
+export const SERVER_CPU = 1;
+
 export async function freshDir(name) {
   const dir = join(WORK, name);
   const existed = await stat(dir).then(() => true, () => false);
@@ -57,7 +77,7 @@ export function readThrough(path) {
 
 /** Runs curl once; returns bytes/s as curl measured it. */
 export function curl(args) {
-  const r = spawnSync('curl', ['-sS', '--fail', '-o', '/dev/null', '-w', '%{speed_upload} %{speed_download} %{time_total}', ...args], { encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync(...onCpu(CLIENT_CPU, 'curl', ['-sS', '--fail', '-o', '/dev/null', '-w', '%{speed_upload} %{speed_download} %{time_total}', ...args]), { encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) throw new Error(`curl ${args.join(' ')} failed: ${r.stderr}`);
   const [up, down, total] = r.stdout.trim().split(' ').map(Number);
   return { up, down, seconds: total };
@@ -73,7 +93,8 @@ export async function startFerry(dir, yaml) {
   // it: log lines, --trace-gc), not to a pipe: the benches wait for their clients with spawnSync,
   // and a pipe nobody reads meanwhile fills up, leaving Ferry's logger retrying its writes.
   const stdout = openSync(process.env.FERRY_BENCH_STDOUT ?? '/dev/null', 'w');
-  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'servers/node/dist/bin/ferry.js'), 'start', '-c', configFile], { cwd: dir, stdio: ['ignore', stdout, 'inherit'] });
+  // taskset execs the node, so the child's pid is the node's; its components inherit the CPU.
+  const child = spawn(...onCpu(SERVER_CPU, process.execPath, [...nodeArgs, join(ROOT, 'servers/node/dist/bin/ferry.js'), 'start', '-c', configFile]), { cwd: dir, stdio: ['ignore', stdout, 'inherit'] });
   closeSync(stdout);
   // The node writes its admin URL to <dataDir>/node.json once the API listens (whatever the log level).
   const nodeFile = join(dir, 'data', 'node.json');

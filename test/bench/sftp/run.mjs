@@ -3,14 +3,15 @@
 // OpenSSH `sftp` as the client for both, per cipher: 1 GiB upload, 1 GiB download, 1000 × 64 KiB in
 // one session, 50 concurrent sessions × 20 MiB. Rounds alternate between the servers; WARM_UP
 // (3) unmeasured passes of the small files come first.
-// Usage: node test/bench/sftp/run.mjs [rounds]   (after `npx turbo run build`)
+// Usage: [PIN=1] [ONLY=upload,download,1000,50] [CIPHERS=…] node test/bench/sftp/run.mjs [rounds]
+//   (after `npx turbo run build`; PIN: see lib/bench.mjs)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { cpuSeconds, freshDir, makeFile, median, readThrough, report, sha256File, startFerry, threadSeconds, threadSplit } from '../lib/bench.mjs';
+import { CLIENT_CPU, PIN, SERVER_CPU, cpuSeconds, freshDir, makeFile, median, onCpu, readThrough, report, sha256File, startFerry, threadSeconds, threadSplit } from '../lib/bench.mjs';
 
 const ROUNDS = Math.min(Number(process.argv[2] ?? 3), 10);
 const CIPHERS = (process.env.CIPHERS ?? 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com').split(',');
@@ -62,7 +63,7 @@ await writeFile(join(peerDir, 'sshd_config'), [
   '',
 ].join('\n'));
 if (process.getuid?.() === 0) await mkdir('/run/sshd', { recursive: true }); // privilege separation directory
-const peer = spawn(SSHD, ['-D', '-f', join(peerDir, 'sshd_config'), '-E', join(peerDir, 'sshd.log')], { stdio: 'inherit' });
+const peer = spawn(...onCpu(SERVER_CPU, SSHD, ['-D', '-f', join(peerDir, 'sshd_config'), '-E', join(peerDir, 'sshd.log')]), { stdio: 'inherit' });
 // Whatever happens below, no server outlives the run.
 let ferry;
 process.on('exit', () => {
@@ -97,7 +98,7 @@ function sftp(server, cipher, commands, cwd = dir) {
     `${server.user}@127.0.0.1`,
   ];
   const started = process.hrtime.bigint();
-  const child = spawn('sftp', args, { cwd, stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawn(...onCpu(CLIENT_CPU, 'sftp', args), { cwd, stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c) => (stderr += c));
   child.stdin.end([`cd ${server.root}`, ...commands, ''].join('\n'));
@@ -179,9 +180,11 @@ try {
         // Alternate which server goes first, so neither always runs on a warmer page cache.
         const order = round % 2 === 0 ? ['peer', 'ferry'] : ['ferry', 'peer'];
         for (const side of order) {
-          await t.before?.(servers[side]);
-          // Each run starts with nothing left for the kernel to write back from the one before.
+          // Each run starts with nothing left for the kernel to write back from the one before; an
+          // upload's previous copy is removed after that, so that the upload writes into the pages
+          // just freed (see the FTP bench: a long sync lets this VM hand freed pages to its host).
           spawnSync('sync');
+          await t.before?.(servers[side]);
           const cpuBefore = servers[side].cpu();
           const threadsBefore = side === 'ferry' && process.env.FERRY_BENCH_THREADS ? threadSeconds(ferryPid) : undefined;
           rows[i][side].push(t.bytes / (await t.run(servers[side], cipher)));
@@ -199,7 +202,7 @@ try {
     }
     const date = new Date().toISOString().slice(0, 10);
     console.log(`load average at the end of the ${cipher} runs: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-    reports.push(report(`SFTP, ${cipher}, loopback, OpenSSH sftp client, median of ${ROUNDS} rounds (${date})`, 'OpenSSH sshd', rows));
+    reports.push(report(`SFTP, ${cipher}, loopback, OpenSSH sftp client${PIN ? ', pinned (clients on CPU 0, servers on CPU 1)' : ''}, median of ${ROUNDS} rounds (${date})`, 'OpenSSH sshd', rows));
     // Server CPU per GiB moved: what each server costs, whatever else the machine was doing.
     const cpu = ['server CPU seconds per GiB (user + system, median)', '| test | OpenSSH sshd | Ferry |', '|---|---|---|'];
     for (const row of rows) cpu.push(`| ${row.name} | ${median(row.peerCpu).toFixed(2)} | ${median(row.ferryCpu).toFixed(2)} |`);
