@@ -1,7 +1,7 @@
 import { connect, createServer, isIPv4, type Server, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { FerryError, type PortRange } from '@ferry/core';
-import { acceptDirectly, readDirectly } from './direct-reads.js';
+import { RawConnection, acceptDirectly, readDirectly, type Accepted, type InboundData } from './direct-reads.js';
 import { refused } from './error-map.js';
 
 /**
@@ -10,23 +10,22 @@ import { refused } from './error-map.js';
  * sends many small files at about 20 files a second).
  */
 
-/** A data connection as the transfer code sees it: a plain or TLS socket. */
+/** A data connection that sends (a download, a listing): a plain or TLS socket. */
 export type DataSocket = Socket;
-
-/** Which way the data goes: from the client (an upload) or to it (a download, a listing). */
-export type DataUse = 'receive' | 'send';
 
 export interface DataChannel {
   /** Announced to the client: the passive port, or the client's own port in active mode. */
   readonly port: number;
   /**
-   * Resolves with the connected data socket, TLS-wrapped (server side) when `tls` is given, once
-   * the handshake is over. Rejects with 425 when the client never comes or the handshake fails.
-   * For `receive` (an upload) a plain passive connection reads straight into the upload's
-   * buffers (direct-reads.ts); a download or listing only ever reads the client's FIN.
+   * An upload's connection, TLS-wrapped (server side) when `tls` is given, once the handshake is
+   * over. A plain passive one reads straight into the upload's buffers (direct-reads.ts), without
+   * a Socket where the runtime allows. Rejects with 425 when the client never comes or the
+   * handshake fails.
    */
-  open(tls: SecureContext | undefined, use: DataUse): Promise<DataSocket>;
-  /** Idempotent; destroys a socket that was never handed out. */
+  openReceive(tls: SecureContext | undefined): Promise<InboundData>;
+  /** A download's or a listing's connection, as openReceive; it only ever reads the client's FIN. */
+  openSend(tls: SecureContext | undefined): Promise<DataSocket>;
+  /** Idempotent; destroys a connection that was never handed out. */
   close(): void;
 }
 
@@ -81,8 +80,8 @@ async function secure(socket: Socket, context: SecureContext, timeoutMs: number)
   }
 }
 
-/** Every data socket handed out: cut when idle, and never an unhandled 'error' (whoever uses it sees the failure). */
-function armIdle(socket: DataSocket, idleMs: number): DataSocket {
+/** Every data connection handed out: cut when idle, and never an unhandled 'error' (whoever uses it sees the failure). */
+function armIdle<T extends InboundData>(socket: T, idleMs: number): T {
   socket.on('error', () => undefined);
   socket.setTimeout(idleMs, () => socket.destroy(new Error(`data connection idle for ${Math.round(idleMs / 1000)} s`)));
   return socket;
@@ -117,10 +116,7 @@ export class PassivePorts {
           resolve(true);
         });
       });
-      if (bound) {
-        acceptDirectly(server);
-        return server;
-      }
+      if (bound) return server;
     }
     throw new FerryError('FERRY_ERR_IO', `no free passive port in ${this.range.from}-${this.range.to}`, {
       details: { from: this.range.from, to: this.range.to },
@@ -169,7 +165,7 @@ export class PassiveListener {
       }
       const address = server.address();
       this.#port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.on('connection', (socket: Socket) => this.#route(socket));
+      acceptDirectly(server, (connection) => this.#route(connection));
       server.on('error', () => this.#drop(server));
       this.#server = server;
     }
@@ -185,8 +181,8 @@ export class PassiveListener {
     if (this.#server !== undefined) this.#drop(this.#server);
   }
 
-  #route(socket: Socket): void {
-    if (this.#waiting === undefined || plainAddress(socket.remoteAddress) !== this.peer || !this.#waiting.accept(socket)) socket.destroy();
+  #route(connection: Accepted): void {
+    if (this.#waiting === undefined || plainAddress(connection.remoteAddress) !== this.peer || !this.#waiting.accept(connection)) connection.destroy();
   }
 
   #released(channel: PassiveChannel): void {
@@ -211,11 +207,11 @@ export class PassiveListener {
 
 /** One PASV/EPSV: the one data connection it announced, taken from the session's PassiveListener. */
 export class PassiveChannel implements DataChannel {
-  #socket: Socket | undefined;
+  #connection: Accepted | undefined;
   #handedOut = false;
   #closed = false;
   #failure: FerryError | undefined;
-  #waiter: { resolve: (socket: Socket) => void; reject: (err: FerryError) => void } | undefined;
+  #waiter: { resolve: (connection: Accepted) => void; reject: (err: FerryError) => void } | undefined;
   readonly #timer: NodeJS.Timeout;
 
   constructor(
@@ -226,55 +222,73 @@ export class PassiveChannel implements DataChannel {
     this.#timer = setTimeout(() => this.fail(noConnection('no data connection was opened in time')), timeouts.connectMs);
   }
 
-  async open(tls: SecureContext | undefined, use: DataUse): Promise<DataSocket> {
-    if (this.#handedOut) throw noConnection('the data connection was already used; send PASV or EPSV again');
-    this.#handedOut = true;
-    // Still paused (pauseOnConnect): nothing is read before the transfer or TLS takes the socket.
-    const socket = await this.#connected();
-    // What this side sends goes out at once: a TLS handshake's flights, the last piece of a file or a
-    // listing. A plain upload only ever sends its FIN, so it spares the system call.
-    if (tls || use === 'send') socket.setNoDelay(true);
-    if (tls) return armIdle(await secure(socket, tls, this.timeouts.connectMs), this.timeouts.idleMs);
-    return armIdle(use === 'receive' ? readDirectly(socket) : socket, this.timeouts.idleMs);
+  async openReceive(tls: SecureContext | undefined): Promise<InboundData> {
+    const connection = await this.#take();
+    if (tls) return this.#secured(connection, tls);
+    // A plain upload only ever sends its FIN: no TCP_NODELAY, and no Socket where it can be helped.
+    return armIdle(connection instanceof RawConnection ? connection : readDirectly(connection), this.timeouts.idleMs);
+  }
+
+  async openSend(tls: SecureContext | undefined): Promise<DataSocket> {
+    const connection = await this.#take();
+    if (tls) return this.#secured(connection, tls);
+    return armIdle(sending(connection), this.timeouts.idleMs);
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
-    if (!this.#handedOut) this.#socket?.destroy();
+    if (!this.#handedOut) this.#connection?.destroy();
     this.#waiter?.reject(noConnection('the data connection was closed'));
     this.#waiter = undefined;
     this.onReleased();
   }
 
   /** Takes the connection the client opened; false when this channel already has one or is done. */
-  accept(socket: Socket): boolean {
-    if (this.#socket || this.#closed || this.#failure) return false;
-    this.#socket = socket;
-    socket.on('error', () => undefined); // reported by whoever reads it; never an uncaught error
+  accept(connection: Accepted): boolean {
+    if (this.#connection || this.#closed || this.#failure) return false;
+    this.#connection = connection;
+    connection.on('error', () => undefined); // reported by whoever reads it; never an uncaught error
     clearTimeout(this.#timer);
-    this.#waiter?.resolve(socket);
+    this.#waiter?.resolve(connection);
     this.#waiter = undefined;
     return true;
   }
 
   /** No connection will come (timeout, listener failure). */
   fail(err: FerryError): void {
-    if (this.#socket || this.#closed || this.#failure) return;
+    if (this.#connection || this.#closed || this.#failure) return;
     this.#failure = err;
     this.#waiter?.reject(err);
     this.#waiter = undefined;
   }
 
-  #connected(): Promise<Socket> {
-    if (this.#socket) return Promise.resolve(this.#socket);
+  async #secured(connection: Accepted, tls: SecureContext): Promise<DataSocket> {
+    return armIdle(await secure(sending(connection), tls, this.timeouts.connectMs), this.timeouts.idleMs);
+  }
+
+  /** The one connection, once it is there; still paused: nothing is read before the transfer or TLS takes it. */
+  #take(): Promise<Accepted> {
+    if (this.#handedOut) return Promise.reject(noConnection('the data connection was already used; send PASV or EPSV again'));
+    this.#handedOut = true;
+    if (this.#connection) return Promise.resolve(this.#connection);
     if (this.#failure) return Promise.reject(this.#failure);
     if (this.#closed) return Promise.reject(noConnection('the data connection was closed'));
     return new Promise((resolve, reject) => {
       this.#waiter = { resolve, reject };
     });
   }
+}
+
+/**
+ * The connection as a Socket that sends: what this side sends goes out at once (a TLS handshake's
+ * flights, the last piece of a file or a listing).
+ */
+function sending(connection: Accepted): Socket {
+  const socket = connection instanceof RawConnection ? connection.socket() : connection;
+  socket.setNoDelay(true);
+  return socket;
 }
 
 /**
@@ -296,7 +310,20 @@ export class ActiveChannel implements DataChannel {
   ) {}
 
   /** Which way the data goes makes no difference here: direct reads are for accepted sockets only. */
-  async open(tls: SecureContext | undefined): Promise<DataSocket> {
+  openReceive(tls: SecureContext | undefined): Promise<InboundData> {
+    return this.#open(tls);
+  }
+
+  openSend(tls: SecureContext | undefined): Promise<DataSocket> {
+    return this.#open(tls);
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#connecting?.destroy(new Error('the data connection was closed'));
+  }
+
+  async #open(tls: SecureContext | undefined): Promise<DataSocket> {
     if (this.#used || this.#closed) throw noConnection('the data connection was already used; send PORT or EPRT again');
     this.#used = true;
     const socket = await new Promise<Socket>((resolve, reject) => {
@@ -318,10 +345,5 @@ export class ActiveChannel implements DataChannel {
       });
     });
     return armIdle(tls ? await secure(socket, tls, this.timeouts.connectMs) : socket, this.timeouts.idleMs);
-  }
-
-  close(): void {
-    this.#closed = true;
-    this.#connecting?.destroy(new Error('the data connection was closed'));
   }
 }

@@ -1,6 +1,5 @@
 import { setReceiveLowWater, socketOptionsAvailable } from '@ferry/core';
-import type { DataSocket } from './data-channel.js';
-import { socketFd } from './direct-reads.js';
+import { socketFd, type InboundData } from './direct-reads.js';
 
 /** What a fast upload's reader waits for before the kernel wakes it. */
 export const FAST_LOW_WATER = 256 * 1024;
@@ -31,7 +30,7 @@ export class ReceiveLowWater {
   }
 
   /** Follows `socket`, or undefined where the option cannot be set (no addon, no descriptor). */
-  static follow(socket: DataSocket): ReceiveLowWater | undefined {
+  static follow(socket: InboundData): ReceiveLowWater | undefined {
     if (!socketOptionsAvailable) return undefined;
     const fd = socketFd(socket);
     return fd === undefined ? undefined : new ReceiveLowWater(fd);

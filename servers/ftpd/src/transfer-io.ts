@@ -3,7 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import { UploadBatches, type ReadHandle, type Transfer } from '@ferry/core';
 import type { Cut } from './cut.js';
 import type { DataSocket } from './data-channel.js';
-import { readInto } from './direct-reads.js';
+import { readInto, type InboundData } from './direct-reads.js';
 import { ReceiveLowWater } from './low-water.js';
 
 /**
@@ -26,7 +26,7 @@ const READ_BUFFERS = 2;
  * while a batch is written, up to the sink's high-water mark. A plain connection's reader is woken
  * per 256 KiB while its client sends fast (ReceiveLowWater).
  */
-export function receive(socket: DataSocket, sink: Writable, transfer: Transfer, cut: Cut): Promise<void> {
+export function receive(socket: InboundData, sink: Writable, transfer: Transfer, cut: Cut): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const batches = new UploadBatches(sink);
     let settled = false;
@@ -148,7 +148,7 @@ async function endWriting(socket: DataSocket): Promise<void> {
  * reply, as RFC 959 orders it (the client may wait for it); Node would send that FIN only once the
  * commit's microtasks are done. Over TLS the close_notify comes first, which end() sends.
  */
-function closeReceived(socket: DataSocket): void {
+function closeReceived(socket: InboundData): void {
   if ((socket as TLSSocket).encrypted === true) socket.end();
   else socket.destroy();
 }

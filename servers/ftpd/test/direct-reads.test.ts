@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acceptDirectly, readDirectly, readInto, type ReadTarget } from '../src/direct-reads.js';
+import { RawConnection, acceptDirectly, readDirectly, readInto, socketFd, type Accepted, type ReadTarget } from '../src/direct-reads.js';
 
 /** A target that gathers everything into one buffer, counting reads made in place and copies. */
 class Gather implements ReadTarget {
@@ -130,28 +130,101 @@ describe('direct reads on an accepted socket', () => {
     ours.destroy();
   });
 
-  it('a server made to accept directly emits sockets already in direct mode, outside its connection count', async () => {
+  it('a listener made to accept directly hands over bare connections; one becomes a Socket on demand', async () => {
     const server = createServer({ pauseOnConnect: true });
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    acceptDirectly(server);
-    const ours = new Promise<Socket>((resolve) => server.once('connection', resolve));
-    const theirs = connect((server.address() as AddressInfo).port, '127.0.0.1');
-    const socket = await ours;
+    const connections: Accepted[] = [];
+    let arrived: () => void = () => undefined;
+    acceptDirectly(server, (connection) => {
+      connections.push(connection);
+      arrived();
+    });
+    const port = (server.address() as AddressInfo).port;
+    const next = async (): Promise<{ theirs: Socket; ours: Accepted }> => {
+      const came = new Promise<void>((resolve) => (arrived = resolve));
+      const theirs = connect(port, '127.0.0.1');
+      await came;
+      return { theirs, ours: connections.at(-1) as Accepted };
+    };
+
+    // An upload: read without a Socket, every byte in place.
+    const upload = await next();
+    expect(upload.ours).toBeInstanceOf(RawConnection);
+    const raw = upload.ours as RawConnection;
+    expect(raw.remoteAddress).toBe('127.0.0.1');
+    expect(socketFd(raw)).toBeGreaterThan(2);
+    const data = randomBytes(3 * 1024 * 1024 + 5);
+    const target = new Gather(data.length);
+    expect(readInto(raw, target)).toBe(true);
+    const ended = new Promise<void>((resolve) => raw.once('end', resolve));
+    raw.resume();
+    upload.theirs.end(data);
+    await ended;
+    expect(target.into.equals(data)).toBe(true);
+    expect(target.copied).toBe(0);
+    const closed = new Promise<void>((resolve) => raw.once('close', resolve));
+    raw.end();
+    await closed;
+    expect(socketFd(raw)).toBeUndefined();
+
+    // A download: the same kind of connection, made a Socket before anything is read.
+    const download = await next();
+    const socket = (download.ours as RawConnection).socket();
     expect(readDirectly(socket)).toBe(socket);
-    // Writing works as on any socket.
     const back = new Promise<string>((resolve) => {
       let text = '';
-      theirs.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      theirs.once('end', () => resolve(text));
+      download.theirs.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      download.theirs.once('end', () => resolve(text));
     });
     socket.write('hello');
-    const { data, target } = await deliver(socket, theirs, 1024 * 1024 + 3);
-    expect(target.into.equals(data)).toBe(true);
-    expect(target.copied).toBe(1);
-    // Without allowHalfOpen the client's end ends ours too.
+    const sent = await deliver(socket, download.theirs, 1024 * 1024 + 3);
+    expect(sent.target.into.equals(sent.data)).toBe(true);
     expect(await back).toBe('hello');
+    socket.destroy();
+    // Neither is in the server's connection count: close() completes at once.
     await new Promise((resolve) => server.close(resolve));
     servers.splice(servers.indexOf(server), 1);
+  });
+
+  it('a bare connection stops while its target is full, reports a reset, and cannot become a Socket once read', async () => {
+    const server = createServer({ pauseOnConnect: true });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const accepted = new Promise<Accepted>((resolve) => acceptDirectly(server, resolve));
+    const theirs = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    const raw = (await accepted) as RawConnection;
+    const target = new Gather(8 * 1024 * 1024);
+    target.stall = true;
+    readInto(raw, target);
+    const failed = new Promise<Error>((resolve) => raw.once('error', resolve));
+    const closed = new Promise<void>((resolve) => raw.once('close', resolve));
+    raw.resume();
+    theirs.write(randomBytes(4 * 1024 * 1024));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(target.inPlace).toBe(1);
+    expect(() => raw.socket()).toThrow();
+    target.stall = false;
+    raw.resume();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(target.at).toBe(4 * 1024 * 1024);
+    theirs.resetAndDestroy();
+    expect((await failed).message).toMatch(/read error/);
+    await closed;
+    expect(raw.destroyed).toBe(true);
+  });
+
+  it('a bare connection that moves nothing is cut by its idle timer', async () => {
+    const server = createServer({ pauseOnConnect: true });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const accepted = new Promise<Accepted>((resolve) => acceptDirectly(server, resolve));
+    const theirs = connect((server.address() as AddressInfo).port, '127.0.0.1');
+    const raw = (await accepted) as RawConnection;
+    const theirsClosed = new Promise<void>((resolve) => theirs.once('close', () => resolve()));
+    raw.setTimeout(50, () => raw.destroy());
+    raw.resume();
+    await theirsClosed;
+    expect(raw.destroyed).toBe(true);
   });
 });

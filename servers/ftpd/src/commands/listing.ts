@@ -50,7 +50,7 @@ async function list(session: FtpSession, arg: string, format: Format): Promise<v
       session.reply(150, 'Here comes the directory listing');
       const stop = cut.listen(() => channel.close());
       try {
-        const socket = await channel.open(tls, 'send');
+        const socket = await channel.openSend(tls);
         await sendText(text, socket, cut).catch((err: unknown) => {
           socket.destroy();
           const reason = cut.reason?.message ?? 'the data connection was cut';

@@ -1,7 +1,6 @@
-import type { SecureContext } from 'node:tls';
 import { FerryError, isFerryError, type ReadHandle, type Transfer, type UploadHandle } from '@ferry/core';
 import type { Cut } from '../cut.js';
-import type { DataChannel, DataSocket, DataUse } from '../data-channel.js';
+import type { DataChannel } from '../data-channel.js';
 import { refused } from '../error-map.js';
 import type { FtpSession } from '../session.js';
 import { receive, sendFile } from '../transfer-io.js';
@@ -21,10 +20,10 @@ function cutWhenAborted(cut: Cut, transfer: Transfer): void {
   transfer.onAbort((reason) => cut.fire(reason));
 }
 
-/** Opens the data connection, given up as soon as the transfer is cut (ABOR, the client gone). */
-function openData(channel: DataChannel, tls: SecureContext | undefined, use: DataUse, cut: Cut): Promise<DataSocket> {
+/** Opens the data connection (`open`), given up as soon as the transfer is cut (ABOR, the client gone). */
+function openData<T>(channel: DataChannel, cut: Cut, open: () => Promise<T>): Promise<T> {
   const stop = cut.listen(() => channel.close());
-  return channel.open(tls, use).finally(stop);
+  return open().finally(stop);
 }
 
 /** Registers the transfer the session is about to run. */
@@ -84,7 +83,7 @@ async function store(session: FtpSession, arg: string, append: boolean): Promise
       const upload: UploadHandle = await session.storage.openWrite(path, append ? { append: true } : { offset });
       try {
         session.reply(150, `Ready to receive ${upload.path}${upload.offset > 0 ? ` from byte ${upload.offset}` : ''}`);
-        const socket = await openData(channel, tls, 'receive', cut);
+        const socket = await openData(channel, cut, () => channel.openReceive(tls));
         return { upload, socket, transfer: begin(session, upload.path, 'upload', upload.offset, null) };
       } catch (err) {
         await upload.abandon().catch(() => undefined);
@@ -120,7 +119,7 @@ async function retrieve(session: FtpSession, arg: string): Promise<void> {
       const handle: ReadHandle = await session.storage.openRead(path, { offset });
       try {
         session.reply(150, `Opening BINARY mode data connection for ${handle.path} (${handle.size - offset} bytes)`);
-        const socket = await openData(channel, tls, 'send', cut);
+        const socket = await openData(channel, cut, () => channel.openSend(tls));
         return { handle, socket, transfer: begin(session, handle.path, 'download', offset, handle.size) };
       } catch (err) {
         await handle.close().catch(() => undefined);
