@@ -19,14 +19,13 @@ const FAST_BYTES_PER_CHECK = 2 * FAST_LOW_WATER;
  */
 export class ReceiveLowWater {
   readonly #fd: number;
-  readonly #timer: NodeJS.Timeout;
+  /** Checks start once FAST_BYTES_PER_CHECK have arrived: a small file never needs a timer. */
+  #timer: NodeJS.Timeout | undefined;
   #bytes = 0;
   #current = 1;
 
   private constructor(fd: number) {
     this.#fd = fd;
-    this.#timer = setInterval(() => this.#check(), CHECK_MS);
-    this.#timer.unref();
   }
 
   /** Follows `socket`, or undefined where the option cannot be set (no addon, no descriptor). */
@@ -39,6 +38,10 @@ export class ReceiveLowWater {
   /** `bytes` were read. */
   read(bytes: number): void {
     this.#bytes += bytes;
+    if (this.#timer === undefined && this.#bytes >= FAST_BYTES_PER_CHECK) {
+      this.#timer = setInterval(() => this.#check(), CHECK_MS);
+      this.#timer.unref();
+    }
   }
 
   stop(): void {
