@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import type { Logger, StopMode } from '@ferry/core';
+// Before ssh2, which takes crypto.randomFillSync as it loads.
+import './padding-random.js';
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ClientInfo, ParsedKey, ServerChannel, Session } from 'ssh2';
 
