@@ -6,7 +6,6 @@ import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FileDescriptor } from '../src/storage/descriptor.js';
 import { fsCalls, type MetadataMode } from '../src/storage/fs-calls.js';
-import { FileSequentialWriter } from '../src/storage/streams.js';
 
 const dirs: string[] = [];
 
@@ -144,33 +143,5 @@ describe('storage: writes taken on the spot (writeNow)', () => {
     await a.file.close();
     expect(a.file.writeNow(chunk, 0)).toBe(false);
     expect((await readFile(a.where)).equals(Buffer.concat([chunk, chunk]))).toBe(true);
-  });
-
-  it('keeps a stream in order: nothing is taken on the spot while a write of it is queued or in flight', async () => {
-    const { file, where } = await openFile('inline');
-    const stream = new FileSequentialWriter(file, 0, 1024 * 1024, (err) => err as Error);
-    const big = Buffer.alloc(300 * 1024, 4); // above the inline limit: a pooled write, in flight for a while
-    const small = Buffer.alloc(1000, 5);
-    expect(stream.writeNow(small)).toBe(true);
-    stream.write(big);
-    expect(stream.writeNow(small)).toBe(false);
-    stream.write(small);
-    await new Promise<void>((resolve, reject) => stream.end((err?: Error | null) => (err ? reject(err) : resolve())));
-    expect(stream.bytesWritten).toBe(small.length * 2 + big.length);
-    await file.close();
-    expect((await readFile(where)).equals(Buffer.concat([small, big, small]))).toBe(true);
-  });
-
-  it('ends the stream with the error of a failed write, and the caller may reuse its buffer', async () => {
-    const { file } = await openFile('inline');
-    const stream = new FileSequentialWriter(file, 0, 1024 * 1024, (err) => Object.assign(new Error('described'), { cause: err }));
-    const failed = new Promise<Error>((resolve) => stream.once('error', resolve));
-    vi.spyOn(fs, 'writeSync').mockImplementation((() => {
-      throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
-    }) as typeof fs.writeSync);
-    expect(stream.writeNow(chunk)).toBe(true);
-    expect(stream.destroyed).toBe(true);
-    expect((await failed).message).toBe('described');
-    await file.close();
   });
 });

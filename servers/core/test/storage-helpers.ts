@@ -25,6 +25,11 @@ export function useMetadataCalls(mode: MetadataMode): void {
   metadataCalls = mode;
 }
 
+/** Whether the suites run with metadata calls through the thread pool (never a write on the spot then). */
+export function pooledCalls(): boolean {
+  return metadataCalls === 'pooled';
+}
+
 afterEach(async () => {
   await Promise.all(roots.splice(0).map((root) => rm(root, { recursive: true, force: true })));
 });

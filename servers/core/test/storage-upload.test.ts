@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, expect, it } from 'vitest';
-import { readAll, readFileVia, rejectsWith, sandbox, streamInto, upload } from './storage-helpers.js';
+import { pooledCalls, readAll, readFileVia, rejectsWith, sandbox, streamInto, upload } from './storage-helpers.js';
 
 const partialOf = (home: string, name: string): string => path.join(home, `.${name}.ferry-partial`);
 
@@ -174,6 +174,22 @@ describe('storage: upload lifecycle', () => {
     expect(content.subarray(0, 11).toString()).toBe('hello world');
     expect(content.subarray(11, 20)).toEqual(Buffer.alloc(9));
     expect(content.subarray(20).toString()).toBe('!');
+  });
+
+  it('writes taken on the spot (writeNow) land at their positions and count; refused once committed', async () => {
+    const { storage } = await sandbox();
+    const handle = await storage.openWrite('/n');
+    // A network filesystem's file is never written on the event loop: the caller uses write().
+    const onSpot = !pooledCalls();
+    for (const [text, at] of [['world', 6], ['hello ', 0]] as const) {
+      if (handle.writeNow?.(Buffer.from(text), at) !== onSpot) throw new Error(`writeNow should have answered ${onSpot}`);
+      if (!onSpot) await handle.write(Buffer.from(text), at);
+    }
+    expect(handle.bytesWritten).toBe(11);
+    expect(() => handle.writeNow?.(Buffer.from('x'), -1)).toThrow(/non-negative/);
+    await handle.commit();
+    expect((await readFileVia(storage, '/n')).toString()).toBe('hello world');
+    expect(() => handle.writeNow?.(Buffer.from('late'), 11)).toThrow();
   });
 
   it('a second stream continues where the first finished', async () => {

@@ -1,6 +1,5 @@
-import type { Writable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
-import { UploadBatches, type ReadHandle, type Transfer } from '@ferry/core';
+import { UploadBatches, type ReadHandle, type Transfer, type UploadHandle } from '@ferry/core';
 import type { Cut } from './cut.js';
 import type { DataSocket } from './data-channel.js';
 import { readInto, type InboundData } from './direct-reads.js';
@@ -19,16 +18,17 @@ const READ_CHUNK = 1024 * 1024;
 const READ_BUFFERS = 2;
 
 /**
- * Upload: the data connection into `sink` until the client's EOF, all of it written, then our side
- * of the connection closed (closeReceived). The bytes gather in pooled 64 KiB buffers, each
+ * Upload: the data connection into `upload` until the client's EOF, all of it written, then our
+ * side of the connection closed (closeReceived). The bytes gather in pooled 64 KiB buffers, each
  * written as one call once full (see UploadBatches): a plain connection reads straight into them
  * (direct-reads.ts), a TLS one has each decrypted chunk copied in. The socket keeps being read
- * while a batch is written, up to the sink's high-water mark. A plain connection's reader is woken
+ * while batches are written, up to UploadBatches' limit. A plain connection's reader is woken
  * per 256 KiB while its client sends fast (ReceiveLowWater).
  */
-export function receive(socket: InboundData, sink: Writable, transfer: Transfer, cut: Cut): Promise<void> {
+export function receive(socket: InboundData, upload: UploadHandle, transfer: Transfer, cut: Cut): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    const batches = new UploadBatches(sink);
+    // Its events come later (a write's completion), once `settle` below exists.
+    const batches = new UploadBatches(upload, { drain: () => socket.resume(), failed: (err) => settle(err) });
     let settled = false;
     let stopListening = (): void => undefined;
     let lowWater: ReceiveLowWater | undefined;
@@ -45,7 +45,6 @@ export function receive(socket: InboundData, sink: Writable, transfer: Transfer,
       socket.destroy();
       readInto(socket, undefined);
       batches.release();
-      if (!sink.destroyed) sink.destroy(err instanceof Error ? err : new Error(String(err)));
       reject(err);
     };
     stopListening = cut.listen(settle);
@@ -69,14 +68,13 @@ export function receive(socket: InboundData, sink: Writable, transfer: Transfer,
         if (!batches.push(chunk)) socket.pause();
       });
     }
-    sink.on('drain', () => socket.resume());
-    const onEnd = (): void => batches.end();
+    const onEnd = (): void => {
+      batches.end().then(() => settle(), settle);
+    };
     socket.once('close', () => {
       if (!socket.readableEnded) settle(new Error('the data connection was cut'));
     });
     socket.once('error', settle);
-    sink.once('error', settle);
-    sink.once('finish', () => settle());
     // A client with nothing to send may have come and gone already (a 0-byte upload over TLS).
     if (socket.readableEnded) onEnd();
     else if (socket.destroyed) settle(new Error('the data connection was cut'));

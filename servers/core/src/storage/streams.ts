@@ -87,26 +87,6 @@ export class FileSequentialWriter extends Writable {
     this.track([chunk], callback);
   }
 
-  /**
-   * Writes `chunk` on the spot when nothing of this stream is queued or in flight and the file
-   * may be written inline (FileDescriptor.writeNow): true when it was taken, written or failed
-   * (the stream is then destroyed with the error, as a failed write() would leave it), false when
-   * nothing happened and the caller must write() it as usual. Either way `chunk` is free again
-   * once this returns true.
-   */
-  writeNow(chunk: Buffer): boolean {
-    if (this.inFlight !== undefined || this.writableLength > 0 || this.destroyed || this.writableEnded) return false;
-    try {
-      if (!this.fh.writeNow(chunk, this.position)) return false;
-    } catch (err) {
-      this.destroy(this.describe(err));
-      return true;
-    }
-    this.position += chunk.length;
-    this.bytesWritten += chunk.length;
-    return true;
-  }
-
   override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
     this.track(
       chunks.map(({ chunk }) => chunk),

@@ -50,6 +50,12 @@ export interface UploadHandle {
   stream(opts?: { highWaterMark?: number }): Writable;
   /** Random access (SFTP): writes all of `buf` at absolute `position` in the file. */
   write(buf: Buffer, position: number): Promise<void>;
+  /**
+   * Writes all of `buf` at `position` on the spot where the storage can (a lone upload's local
+   * file, written on the event loop) and returns true; false, having written nothing, when
+   * `write()` must be used. Throws what a failed `write()` would reject with.
+   */
+  writeNow?(buf: Buffer, position: number): boolean;
   /** Current size of the partial file. */
   size(): Promise<number>;
   /**

@@ -1,5 +1,5 @@
-import type { Writable } from 'node:stream';
 import { BufferPool } from '../buffer-pool.js';
+import type { UploadHandle } from './types.js';
 
 /**
  * Bytes per write to the disk. Small enough that a batch is still in the CPU's cache when it is
@@ -8,32 +8,49 @@ import { BufferPool } from '../buffer-pool.js';
  */
 export const UPLOAD_BATCH = 64 * 1024;
 
-/**
- * Where the batches go: a Writable, which may also take a batch on the spot (a local upload's
- * stream does while its file may be written inline; see FileSequentialWriter.writeNow).
- */
-export type UploadSink = Writable & { writeNow?(chunk: Buffer): boolean };
+/** Batches of one upload being written through the thread pool before its source is asked to wait. */
+const MAX_PENDING = 64;
 
 /** Idle batch buffers a process keeps (at most 4 MiB): enough for several uploads at full speed at once. */
 const KEEP = 64;
 
 const batches = new BufferPool(UPLOAD_BATCH, KEEP);
 
+export interface UploadBatchEvents {
+  /** The writes that made push/filled answer false are done: the source may go on. */
+  drain(): void;
+  /** A write failed: the upload cannot complete. Called once; later batches are dropped. */
+  failed(err: unknown): void;
+}
+
 /**
  * Gathers an upload's incoming chunks (socket reads, 64 KiB or less) into pooled UPLOAD_BATCH buffers
- * and hands each full one to the sink as a single write; the buffer returns to the pool when that
- * write is done. Each chunk is copied once and dropped at once, so it dies young: kept until its
- * batch was written (as ftpd used to), chunks live long enough to reach V8's old generation and
- * add to the full collections that an upload's stream of fresh read buffers already causes.
+ * and writes each full one into the upload, one after the other from its offset: on the spot where
+ * the upload can (a lone local upload's file, UploadHandle.writeNow), else through its write(),
+ * up to MAX_PENDING at a time. A batch's buffer returns to the pool once written. Each chunk is
+ * copied once and dropped at once, so it dies young: kept until its batch was written (as ftpd
+ * used to), chunks live long enough to reach V8's old generation and add to the full collections
+ * that an upload's stream of fresh read buffers already causes. No Writable stream in between: its
+ * write, callback and end machinery cost more per small file than the file's one write.
  */
 export class UploadBatches {
   #current: Buffer | undefined;
   #filled = 0;
-  #ended = false;
+  #position: number;
+  #pending = 0;
+  #waiting = false;
+  #failure: { err: unknown } | undefined;
+  #ended: Promise<void> | undefined;
+  #settleEnd: { resolve(): void; reject(err: unknown): void } | undefined;
 
-  constructor(private readonly sink: UploadSink) {}
+  constructor(
+    private readonly upload: UploadHandle,
+    private readonly events: UploadBatchEvents,
+  ) {
+    this.#position = upload.offset;
+  }
 
-  /** Copies `chunk` in; false when the sink is full and the source should wait for its 'drain'. */
+  /** Copies `chunk` in; false when the source should wait for `drain`. */
   push(chunk: Buffer): boolean {
     let more = true;
     let at = 0;
@@ -64,13 +81,16 @@ export class UploadBatches {
     return this.#filled === current.length ? this.#flush() : true;
   }
 
-  /** Writes what is gathered and ends the sink. */
-  end(): void {
-    if (this.#ended) return;
-    this.#ended = true;
+  /** Writes what is gathered; resolves once every batch is in the file, rejects with the first failure. */
+  end(): Promise<void> {
+    if (this.#ended !== undefined) return this.#ended;
     if (this.#filled > 0) this.#flush();
     this.release();
-    this.sink.end();
+    this.#ended = new Promise<void>((resolve, reject) => {
+      this.#settleEnd = { resolve, reject };
+    });
+    this.#settleIfDone();
+    return this.#ended;
   }
 
   /** Gives back the buffer being filled (the upload failed; what was gathered is not wanted). */
@@ -85,12 +105,57 @@ export class UploadBatches {
     const bytes = this.#filled === buffer.length ? buffer : buffer.subarray(0, this.#filled);
     this.#current = undefined;
     this.#filled = 0;
-    if (this.sink.writeNow?.(bytes) === true) {
+    if (this.#failure !== undefined) {
       batches.give(buffer);
-      return !this.sink.destroyed;
+      return false;
     }
-    // The callback runs once the bytes are in the file, or with an error when the sink is destroyed
-    // first: either way nothing reads the buffer any more.
-    return this.sink.write(bytes, () => batches.give(buffer));
+    const position = this.#position;
+    this.#position += bytes.length;
+    try {
+      if (this.#pending === 0 && this.upload.writeNow?.(bytes, position) === true) {
+        batches.give(buffer);
+        return true;
+      }
+    } catch (err) {
+      batches.give(buffer);
+      this.#fail(err);
+      return false;
+    }
+    this.#pending++;
+    this.upload.write(bytes, position).then(
+      () => this.#written(buffer),
+      (err: unknown) => {
+        this.#fail(err);
+        this.#written(buffer);
+      },
+    );
+    if (this.#pending < MAX_PENDING) return true;
+    this.#waiting = true;
+    return false;
+  }
+
+  #written(buffer: Buffer): void {
+    batches.give(buffer);
+    this.#pending--;
+    if (this.#waiting && this.#pending < MAX_PENDING / 2 && this.#failure === undefined) {
+      this.#waiting = false;
+      this.events.drain();
+    }
+    this.#settleIfDone();
+  }
+
+  #fail(err: unknown): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = { err };
+    // Not from inside the caller's push/filled (a socket's read callback, typically).
+    queueMicrotask(() => this.events.failed(err));
+  }
+
+  #settleIfDone(): void {
+    if (this.#settleEnd === undefined || this.#pending > 0) return;
+    const { resolve, reject } = this.#settleEnd;
+    this.#settleEnd = undefined;
+    if (this.#failure === undefined) resolve();
+    else reject(this.#failure.err);
   }
 }

@@ -149,6 +149,18 @@ export class LocalUploadHandle implements UploadHandle {
     }
   }
 
+  writeNow(buf: Buffer, position: number): boolean {
+    const fh = this.assertOpen('write');
+    if (!isByteCount(position)) throw refusal('FERRY_ERR_BAD_REQUEST', 'write', this.path, 'position must be a non-negative integer');
+    try {
+      if (!fh.writeNow(buf, position)) return false;
+    } catch (err) {
+      throw this.superseded ? this.aborted('another upload of this file took over') : storageError(err, 'write', this.path);
+    }
+    this.randomBytes += buf.length;
+    return true;
+  }
+
   async size(): Promise<number> {
     const fh = this.assertOpen('size');
     try {

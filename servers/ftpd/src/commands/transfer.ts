@@ -6,8 +6,6 @@ import type { FtpSession } from '../session.js';
 import { receive, sendFile } from '../transfer-io.js';
 import type { FtpCommand } from './command.js';
 
-/** Upload bytes held in memory before the data connection stops being read: a batch being written, more arriving. */
-const UPLOAD_BUFFER = 4 * 1024 * 1024;
 /** Uploads longer than this wait SETTLE_MS at their end for a sign that the client died (see clientStillThere). */
 const SETTLE_AFTER_MS = 1000;
 const SETTLE_MS = 50;
@@ -92,7 +90,7 @@ async function store(session: FtpSession, arg: string, append: boolean): Promise
     });
     cutWhenAborted(cut, transfer);
     try {
-      await receive(socket, upload.stream({ highWaterMark: UPLOAD_BUFFER }), transfer, cut);
+      await receive(socket, upload, transfer, cut);
       await clientStillThere(session, transfer);
       const stored = await upload.commit();
       session.reply(226, `Transfer complete: ${stored.size} bytes in ${upload.path}`);
