@@ -61,6 +61,16 @@ async function deliver(socket: Socket, theirs: Socket, bytes: number): Promise<{
   return { data, target };
 }
 
+/** A listener that accepts directly, and one client connection to it: both ends, ours bare. */
+async function bareConnection(): Promise<{ theirs: Socket; raw: RawConnection }> {
+  const server = createServer({ pauseOnConnect: true });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const accepted = new Promise<Accepted>((resolve) => acceptDirectly(server, resolve));
+  const theirs = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  return { theirs, raw: (await accepted) as RawConnection };
+}
+
 function ended(socket: Socket): Promise<void> {
   return new Promise((resolve, reject) => {
     socket.once('end', resolve);
@@ -188,12 +198,7 @@ describe('direct reads on an accepted socket', () => {
   });
 
   it('a bare connection stops while its target is full, reports a reset, and cannot become a Socket once read', async () => {
-    const server = createServer({ pauseOnConnect: true });
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const accepted = new Promise<Accepted>((resolve) => acceptDirectly(server, resolve));
-    const theirs = connect((server.address() as AddressInfo).port, '127.0.0.1');
-    const raw = (await accepted) as RawConnection;
+    const { theirs, raw } = await bareConnection();
     const target = new Gather(8 * 1024 * 1024);
     target.stall = true;
     readInto(raw, target);
@@ -215,12 +220,7 @@ describe('direct reads on an accepted socket', () => {
   });
 
   it('a bare connection that moves nothing is cut by its idle timer', async () => {
-    const server = createServer({ pauseOnConnect: true });
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const accepted = new Promise<Accepted>((resolve) => acceptDirectly(server, resolve));
-    const theirs = connect((server.address() as AddressInfo).port, '127.0.0.1');
-    const raw = (await accepted) as RawConnection;
+    const { theirs, raw } = await bareConnection();
     const theirsClosed = new Promise<void>((resolve) => theirs.once('close', () => resolve()));
     raw.setTimeout(50, () => raw.destroy());
     raw.resume();
