@@ -146,6 +146,10 @@ const tests = [
   {
     name: `${PARALLEL.sessions} sessions × 20 MiB`,
     bytes: PARALLEL.sessions * PARALLEL.size,
+    // As for the 1 GiB upload: the previous round's copies gone first, so that neither server
+    // overwrites (OpenSSH truncating in place, Ferry needing a second 1 GB of page cache for its
+    // partials) and both write into the pages just freed.
+    before: (s) => Promise.all(Array.from({ length: PARALLEL.sessions }, (_, i) => rm(join(s.home, `p${i}.bin`), { force: true }))),
     run: async (s, c) => {
       const started = process.hrtime.bigint();
       await Promise.all(Array.from({ length: PARALLEL.sessions }, (_, i) => sftp(s, c, [`put ${mid} p${i}.bin`])));
