@@ -145,3 +145,27 @@ describe('storage: writes taken on the spot (writeNow)', () => {
     expect((await readFile(a.where)).equals(Buffer.concat([chunk, chunk]))).toBe(true);
   });
 });
+
+describe('storage: FileDescriptor on the spot (statNow, closeNow)', () => {
+  it('closes at once with inline calls and nothing in flight; otherwise says no and close() decides', async () => {
+    const inline = await openFile('inline');
+    expect(inline.file.statNow()?.size).toBe(0);
+    expect(inline.file.closeNow()).toBe(true);
+    await inline.file.close(); // already closed: resolves at once
+    expect(inline.file.closeNow()).toBe(false);
+    expect(inline.file.statNow()).toBeUndefined();
+
+    const pooled = await openFile('pooled');
+    expect(pooled.file.statNow()).toBeUndefined();
+    expect(pooled.file.closeNow()).toBe(false);
+    await pooled.file.close();
+
+    const busy = await openFile('inline');
+    const big = Buffer.alloc(300 * 1024, 6); // above the inline limit: a pooled write, in flight
+    const writing = busy.file.write(big, 0, big.length, 0);
+    expect(busy.file.closeNow()).toBe(false);
+    await writing;
+    expect(busy.file.closeNow()).toBe(true);
+    expect((await readFile(busy.where)).equals(big)).toBe(true);
+  });
+});

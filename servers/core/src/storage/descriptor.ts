@@ -158,6 +158,35 @@ export class FileDescriptor {
     return this.calls.fstat(this.fd).finally(() => this.#settled());
   }
 
+  /** fstat on the spot (inline calls, the file open); undefined when it must be asked with stat(). */
+  statNow(): Stats | undefined {
+    const now = this.calls.now;
+    return now !== undefined && this.#closing === undefined ? now.fstat(this.fd) : undefined;
+  }
+
+  /**
+   * close() on the spot, when the calls are inline and nothing is in flight: true once closed
+   * (later close() calls resolve at once), false when close() must be used. Throws what close
+   * throws.
+   */
+  closeNow(): boolean {
+    const now = this.calls.now;
+    if (now === undefined || this.#inFlight > 0 || this.#closing !== undefined) return false;
+    if (this.#writing) {
+      this.#writing = false;
+      filesBeingWritten--;
+    }
+    try {
+      now.close(this.fd);
+    } catch (err) {
+      this.#closing = Promise.reject(err as Error);
+      this.#closing.catch(() => undefined);
+      throw err;
+    }
+    this.#closing = Promise.resolve();
+    return true;
+  }
+
   /** Closes once every operation in flight has finished; later calls get the same promise. */
   close(): Promise<void> {
     this.#closing ??= (async () => {

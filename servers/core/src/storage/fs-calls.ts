@@ -19,6 +19,12 @@ import { promisify } from 'node:util';
  */
 export interface FsCalls {
   readonly mode: MetadataMode;
+  /**
+   * The same calls made synchronously, in inline mode only: an upload's open and commit take them
+   * directly where nothing needs deciding asynchronously, without a promise and an await per call
+   * (a small file's storage work is a dozen of them). Undefined in pooled mode.
+   */
+  readonly now?: NowCalls;
   realpath(p: string): Promise<string>;
   lstat(p: string): Promise<Stats>;
   /** lstat, or undefined when nothing is there (ENOENT) without building an error for it. */
@@ -34,6 +40,29 @@ export interface FsCalls {
 
 export type MetadataMode = 'inline' | 'pooled';
 
+/** Synchronous metadata calls (inline mode): each returns or throws. */
+export interface NowCalls {
+  realpath(p: string): string;
+  lstat(p: string): Stats;
+  lstatIfPresent(p: string): Stats | undefined;
+  open(p: string, flags: number, mode?: number): number;
+  fstat(fd: number): Stats;
+  close(fd: number): void;
+  rename(from: string, to: string): void;
+}
+
+const nowCalls: NowCalls = {
+  realpath: (p) => fs.realpathSync.native(p),
+  lstat: (p) => fs.lstatSync(p),
+  // A thrown ENOENT costs tens of microseconds (message, stack trace); an upload's final name is
+  // usually not there yet.
+  lstatIfPresent: (p) => fs.lstatSync(p, { throwIfNoEntry: false }),
+  open: (p, flags, mode) => fs.openSync(p, flags, mode),
+  fstat: (fd) => fs.fstatSync(fd),
+  close: (fd) => fs.closeSync(fd),
+  rename: (from, to) => fs.renameSync(from, to),
+};
+
 /** A synchronous call as a settled promise, so callers need not care which mode they got. */
 export function settled<T>(call: () => T): Promise<T> {
   try {
@@ -45,16 +74,15 @@ export function settled<T>(call: () => T): Promise<T> {
 
 const inlineCalls: FsCalls = {
   mode: 'inline',
-  realpath: (p) => settled(() => fs.realpathSync.native(p)),
-  lstat: (p) => settled(() => fs.lstatSync(p)),
-  // A thrown ENOENT costs tens of microseconds (message, stack trace); an upload's final name is
-  // usually not there yet.
-  lstatIfPresent: (p) => settled(() => fs.lstatSync(p, { throwIfNoEntry: false })),
+  now: nowCalls,
+  realpath: (p) => settled(() => nowCalls.realpath(p)),
+  lstat: (p) => settled(() => nowCalls.lstat(p)),
+  lstatIfPresent: (p) => settled(() => nowCalls.lstatIfPresent(p)),
   readlink: (p) => settled(() => fs.readlinkSync(p)),
-  open: (p, flags, mode) => settled(() => fs.openSync(p, flags, mode)),
-  fstat: (fd) => settled(() => fs.fstatSync(fd)),
-  close: (fd) => settled(() => fs.closeSync(fd)),
-  rename: (from, to) => settled(() => fs.renameSync(from, to)),
+  open: (p, flags, mode) => settled(() => nowCalls.open(p, flags, mode)),
+  fstat: (fd) => settled(() => nowCalls.fstat(fd)),
+  close: (fd) => settled(() => nowCalls.close(fd)),
+  rename: (from, to) => settled(() => nowCalls.rename(from, to)),
   unlink: (p) => settled(() => fs.unlinkSync(p)),
 };
 

@@ -123,6 +123,25 @@ export class Jail {
     return parent.real;
   }
 
+  /**
+   * resolveParent's usual case, synchronously (inline calls only): the directory is there and
+   * resolves, with one realpath, inside the home. Undefined where the full resolution must decide
+   * (pooled calls, a missing directory, any failing lookup); a directory outside the home is
+   * refused here as there.
+   */
+  resolveParentNow(vp: VirtualPath, op: string): string | undefined {
+    const now = this.calls.now;
+    if (now === undefined) return undefined;
+    const parent = parentOf(vp);
+    let real: string;
+    try {
+      real = now.realpath(this.lexical(parent));
+    } catch {
+      return undefined;
+    }
+    return this.checked({ real, exists: true, parentExists: true }, parent, op).real;
+  }
+
   private checked(resolved: Resolved, vp: VirtualPath, op: string): Resolved {
     if (!this.contains(resolved.real)) throw refusal('FERRY_ERR_PATH_OUTSIDE_HOME', op, vp.path, 'leaves the account home');
     // An in-home symlink may point at an upload in progress; partials stay unreachable that way too.

@@ -42,6 +42,8 @@ interface Located {
  */
 async function locate(jail: Jail, vp: VirtualPath, op: string): Promise<Located> {
   if (vp.isRoot) throw refusal('FERRY_ERR_IS_A_DIRECTORY', op, vp.path, 'is a directory');
+  const located = locateNow(jail, vp, op);
+  if (located !== undefined) return located;
   const lexical = jail.lexical(vp);
   const [resolvedDir, lexicalStats] = await Promise.allSettled([jail.resolveParent(vp, op), jail.calls.lstatIfPresent(lexical)]);
   const dirReal = settledValue(resolvedDir);
@@ -53,6 +55,19 @@ async function locate(jail: Jail, vp: VirtualPath, op: string): Promise<Located>
   const resolved = await jail.resolveHost(finalReal, vp, op);
   if (!resolved.parentExists) throw refusal('FERRY_ERR_NOT_FOUND', op, vp.path, 'no such file or directory');
   return { dirReal: path.dirname(resolved.real), finalReal: resolved.real, stats: resolved.exists ? await jail.calls.lstat(resolved.real) : undefined };
+}
+
+/**
+ * locate's usual case, synchronously (inline calls): the directory resolves at once and the final
+ * name is not a symlink. Undefined where the full path must decide.
+ */
+function locateNow(jail: Jail, vp: VirtualPath, op: string): Located | undefined {
+  const now = jail.calls.now;
+  const dirReal = now === undefined ? undefined : jail.resolveParentNow(vp, op);
+  if (now === undefined || dirReal === undefined) return undefined;
+  const finalReal = childPath(dirReal, vp.name);
+  const stats = now.lstatIfPresent(finalReal);
+  return stats?.isSymbolicLink() === true ? undefined : { dirReal, finalReal, stats };
 }
 
 /** Host path of the partial file that belongs to this final path; the final is not inspected. */
@@ -95,8 +110,8 @@ export class LocalUploadHandle implements UploadHandle {
   private phase: Phase = 'opening';
   private superseded = false;
   private opening: Promise<void> = Promise.resolve();
-  /** The partial's identity, read right after it is opened (off the client's path), checked at commit. */
-  private identity: Promise<Stats> | undefined;
+  /** The partial's identity, read right after it is opened, checked at commit. */
+  private identity: Stats | Promise<Stats> | undefined;
   private closing: Promise<void> | undefined;
   private randomBytes = 0;
   private readonly streams: FileSequentialWriter[] = [];
@@ -224,9 +239,10 @@ export class LocalUploadHandle implements UploadHandle {
       this.fh = fh;
       this.startOffset = offset;
       this.phase = 'open';
-      this.identity = fh.stat();
+      const identity = fh.statNow() ?? fh.stat();
       // Read at commit; until then a failure here must not count as unhandled.
-      this.identity.catch(() => undefined);
+      if (identity instanceof Promise) identity.catch(() => undefined);
+      this.identity = identity;
     } catch (err) {
       this.phase = 'abandoned';
       this.release();
@@ -247,22 +263,32 @@ export class LocalUploadHandle implements UploadHandle {
     const { partialReal, finalReal, dirReal } = this.target;
     try {
       await Promise.all(this.streams.map((stream) => closeStream(stream)));
-      // The lookups and the close are independent, so with pooled calls they share one round trip
-      // through the thread pool; they are judged in order, the directory first. Closed before the
-      // rename: once the final name changes, nothing about this upload can fail.
+      // Closed before the rename: once the final name changes, nothing about this upload can fail.
       const { calls } = this.jail;
-      const [dirLookup, partialLookup, closed] = await Promise.allSettled([calls.realpath(dirReal), calls.lstat(partialReal), fh.close()]);
-      const opened = await this.identity!;
+      const { now } = calls;
       // The directory was resolved at open; if it has been moved or swapped since, the partial is
-      // not where the rename would look (or the rename would land somewhere else).
-      const dirNow = settledValue(dirLookup);
-      if (!this.jail.contains(dirNow)) throw refusal('FERRY_ERR_PATH_OUTSIDE_HOME', 'commit', this.path, 'leaves the account home');
-      if (dirNow !== dirReal) throw refusal('FERRY_ERR_NOT_FOUND', 'commit', this.path, 'the directory moved during the upload');
+      // not where the rename would look (or the rename would land somewhere else). Judged first.
+      const sameDirectory = (dirNow: string): void => {
+        if (!this.jail.contains(dirNow)) throw refusal('FERRY_ERR_PATH_OUTSIDE_HOME', 'commit', this.path, 'leaves the account home');
+        if (dirNow !== dirReal) throw refusal('FERRY_ERR_NOT_FOUND', 'commit', this.path, 'the directory moved during the upload');
+      };
+      let written: Stats;
+      if (now !== undefined && fh.closeNow()) {
+        sameDirectory(now.realpath(dirReal));
+        written = now.lstat(partialReal);
+      } else {
+        // The lookups and the close are independent, so with pooled calls they share one round
+        // trip through the thread pool; they are judged in order, the directory first.
+        const [dirLookup, partialLookup, closed] = await Promise.allSettled([calls.realpath(dirReal), calls.lstat(partialReal), fh.close()]);
+        sameDirectory(settledValue(dirLookup));
+        written = settledValue(partialLookup);
+        settledValue(closed);
+      }
       // Another process may have replaced the partial (the registry of writers is per process).
-      const written = settledValue(partialLookup);
+      const opened = await this.identity!;
       if (written.ino !== opened.ino || written.dev !== opened.dev) throw this.aborted('another upload of this file took over');
-      settledValue(closed);
-      await calls.rename(partialReal, finalReal);
+      if (now !== undefined) now.rename(partialReal, finalReal);
+      else await calls.rename(partialReal, finalReal);
       return { name: this.target.name, path: this.path, type: 'file', size: written.size, mtime: written.mtime, mode: written.mode };
     } catch (err) {
       await fh.close().catch(() => undefined);
@@ -335,7 +361,7 @@ async function preparePartial(calls: FsCalls, target: UploadTarget, opts: OpenWr
  */
 async function createPartial(calls: FsCalls, partialReal: string): Promise<FileDescriptor> {
   try {
-    return new FileDescriptor(await calls.open(partialReal, CREATE_PARTIAL, 0o666), calls);
+    return new FileDescriptor(calls.now !== undefined ? calls.now.open(partialReal, CREATE_PARTIAL, 0o666) : await calls.open(partialReal, CREATE_PARTIAL, 0o666), calls);
   } catch (err) {
     if (errnoOf(err) !== 'EEXIST') throw err;
   }
