@@ -286,7 +286,13 @@ export class PassiveChannel implements DataChannel {
  * flights, the last piece of a file or a listing).
  */
 function sending(connection: Accepted): Socket {
-  const socket = connection instanceof RawConnection ? connection.socket() : connection;
+  let socket: Socket;
+  if (connection instanceof RawConnection) {
+    socket = connection.socket();
+    socket.on('error', () => undefined); // as accept() does for a Socket: whoever uses it sees the failure
+  } else {
+    socket = connection;
+  }
   socket.setNoDelay(true);
   return socket;
 }
