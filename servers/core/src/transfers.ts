@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { randomUUID } from 'node:crypto';
+import { timeOrderedId } from './time-ordered-id.js';
 
 export type TransferDirection = 'upload' | 'download';
 export type TransferOutcome = 'completed' | 'interrupted' | 'failed';
@@ -66,8 +66,9 @@ const RATE_WINDOW_MS = 1000;
 
 /** One running transfer. Daemons call progress() per chunk and end() exactly once. */
 export class Transfer {
-  readonly id = randomUUID();
   readonly startedAt = Date.now();
+  /** Time-ordered, so the history's index on it grows at its end (see timeOrderedId). */
+  readonly id = timeOrderedId(this.startedAt);
   #bytes = 0;
   #size: number | null;
   #rate = 0;

@@ -23,6 +23,26 @@ describe('TransferRegistry', () => {
     }
   });
 
+  it('gives transfers UUID version 7 ids that sort by start time and do not repeat', () => {
+    const registry = new TransferRegistry('httpd');
+    const ids: string[] = [];
+    const at = [Date.UTC(2026, 0, 1), Date.UTC(2026, 0, 1) + 1, Date.UTC(2031, 5, 30)];
+    vi.useFakeTimers({ now: at[0] });
+    try {
+      for (const now of at) {
+        vi.setSystemTime(now);
+        for (let i = 0; i < 3; i++) ids.push(registry.begin(init).id);
+      }
+    } finally {
+      vi.useRealTimers();
+    }
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+    // The first 48 bits are the start time in milliseconds.
+    expect(ids.map((id) => Number.parseInt(id.replace('-', '').slice(0, 12), 16))).toEqual(at.flatMap((now) => [now, now, now]));
+    expect(ids.slice(0, 3).every((id) => id < ids[3]!) && ids.slice(3, 6).every((id) => id < ids[6]!)).toBe(true);
+  });
+
   it('has no ETA without a size', () => {
     const registry = new TransferRegistry('httpd');
     registry.begin(init).progress(10);
