@@ -181,7 +181,8 @@ try {
 } finally {
   peer.kill('SIGTERM');
   await ferry.stop();
-  await new Promise((resolve) => (peer.exitCode === null ? peer.once('exit', resolve) : resolve()));
+  // Killed by a signal, a process has no exit code: signalCode says it is gone.
+  await new Promise((resolve) => (peer.exitCode === null && peer.signalCode === null ? peer.once('exit', resolve) : resolve()));
   peerGroup?.remove();
 }
 
