@@ -1,7 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
+import { COMPONENT_V8_FLAGS } from '@ferry/node';
 import { ROOT, isAlive, startNode, until, yamlConfig, type RunningNode } from './harness.js';
 
 const AUTH = `Basic ${Buffer.from('bob:s3cret-pass').toString('base64')}`;
@@ -57,6 +58,12 @@ describe('node lifecycle with real processes', () => {
     expect((await view('httpd')).state).toBe('running');
     expect((await put('after.txt')).statusCode).toBe(201);
     expect((await request(`${node.adminUrl}/readyz`)).statusCode).toBe(200);
+  });
+
+  it('components run with the V8 flags the node gives them (see servers/node/src/v8-flags.ts)', async () => {
+    const { pid } = await view('httpd');
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    expect(argv).toEqual(expect.arrayContaining([...COMPONENT_V8_FLAGS]));
   });
 
   it('kill -9 of the httpd child: the monitor restarts it', async () => {

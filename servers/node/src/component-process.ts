@@ -15,6 +15,7 @@ import {
 } from '@ferry/core';
 import type { ComponentView, StopRequest } from '@ferry/admin-api';
 import type { PlanMember } from './plan-member.js';
+import { componentExecArgv } from './v8-flags.js';
 
 export interface ComponentTimeouts {
   /** Default drain timeout of a graceful stop (ms). */
@@ -116,6 +117,7 @@ export class ComponentProcess extends EventEmitter<ProcessEvents> implements Pla
     this.#listening = [];
     this.#lastStatus = undefined;
     const child = fork(this.options.entry, this.options.args, {
+      execArgv: componentExecArgv(),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',
     });

@@ -7,3 +7,4 @@ export { SECTIONS } from './sections.js';
 export { CATALOG } from './catalog.js';
 export { NodeCoordinator, type CoordinatorOptions } from './shutdown-plan.js';
 export type { PlanMember, PlanMonitor } from './plan-member.js';
+export { COMPONENT_V8_FLAGS } from './v8-flags.js';
