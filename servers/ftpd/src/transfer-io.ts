@@ -110,12 +110,12 @@ export async function sendFile(file: ReadHandle, socket: DataSocket, transfer: T
   try {
     let position = file.offset;
     let turn = 0;
-    const readInto = (index: number, at: number): Promise<number> => {
+    const readChunk = (index: number, at: number): Promise<number> => {
       const buffer = buffers[index] as Buffer;
       const want = Math.min(buffer.length, file.size - at);
       return file.read(want === buffer.length ? buffer : buffer.subarray(0, want), at);
     };
-    let reading: Promise<number> | undefined = position < file.size ? readInto(turn, position) : undefined;
+    let reading: Promise<number> | undefined = position < file.size ? readChunk(turn, position) : undefined;
     while (reading !== undefined) {
       const read = await reading;
       reading = undefined;
@@ -129,7 +129,7 @@ export async function sendFile(file: ReadHandle, socket: DataSocket, transfer: T
       // write itself is a copy of a whole chunk on this thread, as long as the read.
       if (next !== turn && position < file.size) {
         await sent[next];
-        if (failure === undefined) reading = readInto(next, position);
+        if (failure === undefined) reading = readChunk(next, position);
       }
       sent[turn] = new Promise((resolve) => {
         socket.write(out, (err) => {
@@ -140,7 +140,7 @@ export async function sendFile(file: ReadHandle, socket: DataSocket, transfer: T
       // One buffer (a file that fits one chunk and then came up short): its write goes first.
       if (next === turn && position < file.size) {
         await sent[turn];
-        if (failure === undefined) reading = readInto(turn, position);
+        if (failure === undefined) reading = readChunk(turn, position);
       }
       turn = next;
     }
