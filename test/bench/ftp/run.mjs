@@ -4,7 +4,7 @@
 // 1000 × 64 KiB with `lftp mirror -R` over one control connection. Plain FTP, passive mode. Every
 // upload goes to a new name after `sync`, so each starts from the same page cache state;
 // unmeasured passes per server come first (WARM_UP of the small files).
-// Usage: [PIN=1] [ONLY=upload,download,1000] node test/bench/ftp/run.mjs [rounds]
+// Usage: [PIN=1] [ONLY=upload,download,1000] [WARM_UP=3] [SMALL_PASSES=3] node test/bench/ftp/run.mjs [rounds]
 //   (after `npx turbo run build`; vsftpd runs as root; PIN: see lib/bench.mjs)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -16,6 +16,8 @@ import { CLIENT_CPU, PIN, SERVER_CPU, cpuGroup, cpuSeconds, curl, freshDir, make
 
 const ROUNDS = Math.min(Number(process.argv[2] ?? 3), 10);
 const WARM_UP = Math.min(Number(process.env.WARM_UP ?? 3), 10);
+/** Passes of the small files per server and round, the servers taking turns (see the SFTP bench). */
+const SMALL_PASSES = Math.max(1, Math.min(Number(process.env.SMALL_PASSES ?? 3), 10));
 const GIB = 1024 ** 3;
 const SMALL = { count: 1000, size: 64 * 1024 };
 const VSFTPD = '/usr/sbin/vsftpd';
@@ -163,17 +165,25 @@ try {
         readThrough(join(s.files, `big-${round}.bin`));
         rows[1][side].push(measured(side, rows[1], () => curl([...auth, `${s.url}/big-${round}.bin`])).down);
       }
-      settle();
-      if (wanted(rows[2])) rows[2][side].push(measured(side, rows[2], () => mirror(s, `small-${round}`)));
+    }
+    // The small files: SMALL_PASSES passes per server, the servers taking turns pass by pass.
+    if (wanted(rows[2])) {
+      const order = round % 2 === 0 ? ['peer', 'ferry'] : ['ferry', 'peer'];
+      for (let pass = 0; pass < SMALL_PASSES; pass++) {
+        for (const side of order) {
+          settle();
+          rows[2][side].push(measured(side, rows[2], () => mirror(servers[side], `small-${round}-${pass}`)));
+        }
+      }
     }
   }
   for (const side of ['peer', 'ferry']) {
     const s = servers[side];
     if (wanted(rows[0]) && (await sha256File(join(s.files, `big-${ROUNDS - 1}.bin`))) !== expected) throw new Error(`${side} stored a different 1 GiB file`);
-    const count = wanted(rows[2]) ? (await readdir(join(s.files, `small-${ROUNDS - 1}`))).length : SMALL.count;
+    const count = wanted(rows[2]) ? (await readdir(join(s.files, `small-${ROUNDS - 1}-${SMALL_PASSES - 1}`))).length : SMALL.count;
     if (count !== SMALL.count) throw new Error(`${side} stored ${count} of ${SMALL.count} small files`);
   }
-  report(`FTP, loopback, plain, passive${PIN ? ', pinned (clients on CPU 0, servers on CPU 1)' : ''}; median of ${ROUNDS} rounds (${new Date().toISOString().slice(0, 10)})`, 'vsftpd', rows.filter(wanted));
+  report(`FTP, loopback, plain, passive${PIN ? ', pinned (clients on CPU 0, servers on CPU 1)' : ''}; median of ${ROUNDS} rounds (small files: ${ROUNDS} × ${SMALL_PASSES} passes) (${new Date().toISOString().slice(0, 10)})`, 'vsftpd', rows.filter(wanted));
   // Server CPU per GiB moved: what each server costs, whatever else the machine was doing.
   const cpu = ['server CPU seconds per GiB (user + system, median)', '| test | vsftpd | Ferry |', '|---|---|---|'];
   for (const row of rows.filter(wanted)) cpu.push(`| ${row.name} | ${median(row.peerCpu).toFixed(2)} | ${median(row.ferryCpu).toFixed(2)} |`);

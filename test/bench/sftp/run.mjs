@@ -3,7 +3,7 @@
 // OpenSSH `sftp` as the client for both, per cipher: 1 GiB upload, 1 GiB download, 1000 × 64 KiB in
 // one session, 50 concurrent sessions × 20 MiB. Rounds alternate between the servers; WARM_UP
 // (3) unmeasured passes of the small files come first.
-// Usage: [PIN=1] [ONLY=upload,download,1000,50] [CIPHERS=…] node test/bench/sftp/run.mjs [rounds]
+// Usage: [PIN=1] [ONLY=upload,download,1000,50] [CIPHERS=…] [WARM_UP=3] [SMALL_PASSES=3] node test/bench/sftp/run.mjs [rounds]
 //   (after `npx turbo run build`; PIN: see lib/bench.mjs)
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,6 +17,12 @@ const ROUNDS = Math.min(Number(process.argv[2] ?? 3), 10);
 const CIPHERS = (process.env.CIPHERS ?? 'aes128-gcm@openssh.com,chacha20-poly1305@openssh.com').split(',');
 const ONLY = process.env.ONLY?.split(',');
 const WARM_UP = Math.min(Number(process.env.WARM_UP ?? 3), 10);
+/**
+ * Passes of the small-file line per server and round, the servers taking turns pass by pass: one
+ * pass takes about a second, and its speed swings by ±15 % from one to the next on this machine,
+ * for both servers alike; three per round give that line's median 3 × as many samples.
+ */
+const SMALL_PASSES = Math.max(1, Math.min(Number(process.env.SMALL_PASSES ?? 3), 10));
 const mbps = (bytesPerSecond) => (bytesPerSecond / 1e6).toFixed(0);
 const GIB = 1024 ** 3;
 const SMALL = { count: 1000, size: 64 * 1024 };
@@ -136,6 +142,7 @@ const tests = [
   {
     name: `${SMALL.count} × 64 KiB, one session`,
     bytes: SMALL.count * SMALL.size,
+    passes: SMALL_PASSES,
     // New files every run, into a directory of their own: overwriting the previous round's files
     // would measure ext4's flush on truncate/replace (auto_da_alloc) instead of the servers.
     run: (s, c) => {
@@ -183,7 +190,8 @@ try {
       for (const [i, t] of tests.entries()) {
         // Alternate which server goes first, so neither always runs on a warmer page cache.
         const order = round % 2 === 0 ? ['peer', 'ferry'] : ['ferry', 'peer'];
-        for (const side of order) {
+        const sides = Array.from({ length: t.passes ?? 1 }, () => order).flat();
+        for (const side of sides) {
           // Each run starts with nothing left for the kernel to write back from the one before; an
           // upload's previous copy is removed after that, so that the upload writes into the pages
           // just freed (see the FTP bench: a long sync lets this VM hand freed pages to its host).
@@ -206,7 +214,7 @@ try {
     }
     const date = new Date().toISOString().slice(0, 10);
     console.log(`load average at the end of the ${cipher} runs: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-    reports.push(report(`SFTP, ${cipher}, loopback, OpenSSH sftp client${PIN ? ', pinned (clients on CPU 0, servers on CPU 1)' : ''}, median of ${ROUNDS} rounds (${date})`, 'OpenSSH sshd', rows));
+    reports.push(report(`SFTP, ${cipher}, loopback, OpenSSH sftp client${PIN ? ', pinned (clients on CPU 0, servers on CPU 1)' : ''}, median of ${ROUNDS} rounds (small files: ${ROUNDS} × ${SMALL_PASSES} passes) (${date})`, 'OpenSSH sshd', rows));
     // Server CPU per GiB moved: what each server costs, whatever else the machine was doing.
     const cpu = ['server CPU seconds per GiB (user + system, median)', '| test | OpenSSH sshd | Ferry |', '|---|---|---|'];
     for (const row of rows) cpu.push(`| ${row.name} | ${median(row.peerCpu).toFixed(2)} | ${median(row.ferryCpu).toFixed(2)} |`);
