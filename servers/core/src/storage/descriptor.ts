@@ -172,10 +172,7 @@ export class FileDescriptor {
   closeNow(): boolean {
     const now = this.calls.now;
     if (now === undefined || this.#inFlight > 0 || this.#closing !== undefined) return false;
-    if (this.#writing) {
-      this.#writing = false;
-      filesBeingWritten--;
-    }
+    this.#stopWriting();
     try {
       now.close(this.fd);
     } catch (err) {
@@ -190,14 +187,18 @@ export class FileDescriptor {
   /** Closes once every operation in flight has finished; later calls get the same promise. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      if (this.#writing) {
-        this.#writing = false;
-        filesBeingWritten--;
-      }
+      this.#stopWriting();
       if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
       await this.calls.close(this.fd);
     })();
     return this.#closing;
+  }
+
+  /** This file no longer counts among the files being written (see #writesInline). */
+  #stopWriting(): void {
+    if (!this.#writing) return;
+    this.#writing = false;
+    filesBeingWritten--;
   }
 
   #settled(): void {

@@ -145,35 +145,43 @@ export class LocalUploadHandle implements UploadHandle {
       throw new Error(`UploadHandle.stream() on ${this.path} while the previous stream is still open`);
     }
     const start = last === undefined ? this.startOffset : last.start + last.bytesWritten;
-    const stream = new FileSequentialWriter(fh, start, opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, (err) =>
-      this.superseded ? this.aborted('another upload of this file took over') : storageError(err, 'write', this.path),
-    );
+    const stream = new FileSequentialWriter(fh, start, opts.highWaterMark ?? DEFAULT_HIGH_WATER_MARK, (err) => this.writeError(err));
     this.streams.push(stream);
     return stream;
   }
 
   async write(buf: Buffer, position: number): Promise<void> {
-    const fh = this.assertOpen('write');
-    if (!isByteCount(position)) throw refusal('FERRY_ERR_BAD_REQUEST', 'write', this.path, 'position must be a non-negative integer');
+    const fh = this.openAt(position);
     try {
       await writeFully(fh, [buf], position, (written) => {
         this.randomBytes += written;
       });
     } catch (err) {
-      throw this.superseded ? this.aborted('another upload of this file took over') : storageError(err, 'write', this.path);
+      throw this.writeError(err);
     }
   }
 
   writeNow(buf: Buffer, position: number): boolean {
-    const fh = this.assertOpen('write');
-    if (!isByteCount(position)) throw refusal('FERRY_ERR_BAD_REQUEST', 'write', this.path, 'position must be a non-negative integer');
+    const fh = this.openAt(position);
     try {
       if (!fh.writeNow(buf, position)) return false;
     } catch (err) {
-      throw this.superseded ? this.aborted('another upload of this file took over') : storageError(err, 'write', this.path);
+      throw this.writeError(err);
     }
     this.randomBytes += buf.length;
     return true;
+  }
+
+  /** The open file for a write at `position`, which must be a byte count. */
+  private openAt(position: number): FileDescriptor {
+    const fh = this.assertOpen('write');
+    if (!isByteCount(position)) throw refusal('FERRY_ERR_BAD_REQUEST', 'write', this.path, 'position must be a non-negative integer');
+    return fh;
+  }
+
+  /** What a failed write becomes: cut when a newer upload of the file took over, else a storage error. */
+  private writeError(err: unknown): FerryError {
+    return this.superseded ? this.aborted('another upload of this file took over') : storageError(err, 'write', this.path);
   }
 
   async size(): Promise<number> {
